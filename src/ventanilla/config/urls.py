@@ -1,0 +1,20 @@
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+
+from ventanilla.config.api import api
+from ventanilla.web import views as web_views
+
+urlpatterns = [
+    path("healthz", web_views.healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]
+urlpatterns += i18n_patterns(
+    path("", include("ventanilla.web.urls")),
+    path("", include("ventanilla.catalogue.urls")),
+    prefix_default_language=False,
+)
+
+handler404 = "ventanilla.web.views.not_found"
+handler500 = "ventanilla.web.views.server_error"

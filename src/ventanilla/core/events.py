@@ -1,0 +1,46 @@
+"""Domain events through a transactional outbox.
+
+`emit` writes the event, one delivery per subscriber and the background task for each, all in the caller's
+transaction: if the change rolls back, nothing is announced; if it commits, every subscriber will hear of it once.
+Apps subscribe with `@subscriber("app.event_name")` in their `subscribers.py`, imported by their AppConfig.ready.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable
+
+from django.db import transaction
+
+from .models import Event, EventDelivery
+
+Handler = Callable[[Event], None]
+_subscribers: dict[str, dict[str, Handler]] = defaultdict(dict)
+
+
+def subscriber(event_name: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        _subscribers[event_name][f"{handler.__module__}.{handler.__qualname__}"] = handler
+        return handler
+
+    return register
+
+
+def subscribers_of(event_name: str) -> dict[str, Handler]:
+    return dict(_subscribers.get(event_name, {}))
+
+
+def handler_named(name: str) -> Handler | None:
+    for handlers in _subscribers.values():
+        if name in handlers:
+            return handlers[name]
+    return None
+
+
+def emit(name: str, *, subject: str, payload: dict | None = None) -> Event:
+    from .tasks import deliver_event
+
+    with transaction.atomic():
+        event = Event.objects.create(name=name, subject=subject, payload=payload or {})
+        for subscriber_name in subscribers_of(name):
+            delivery = EventDelivery.objects.create(event=event, subscriber=subscriber_name)
+            deliver_event.enqueue(delivery_id=str(delivery.id))
+    return event

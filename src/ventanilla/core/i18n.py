@@ -1,0 +1,14 @@
+from django.utils.translation import get_language
+
+FALLBACK_LANGUAGE = "es"
+
+
+def current_language() -> str:
+    return (get_language() or FALLBACK_LANGUAGE)[:2]
+
+
+def localized(obj, field: str, language: str | None = None) -> str:
+    """The `field_<lang>` value (attribute or key) in the active language, falling back to Spanish."""
+    language = language or current_language()
+    get = obj.get if isinstance(obj, dict) else lambda name, default: getattr(obj, name, default)
+    return get(f"{field}_{language}", "") or get(f"{field}_{FALLBACK_LANGUAGE}", "")

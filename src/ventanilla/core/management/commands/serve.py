@@ -1,0 +1,65 @@
+import signal
+import subprocess
+import sys
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the whole platform in one command: migrate, load the reference data on first start, then serve pages "
+        "and API (waitress) with a background worker beside it."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--threads", type=int, default=8, help="Request threads in this process.")
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="Serve only; run `ventanilla worker` elsewhere (for scale).",
+        )
+        parser.add_argument(
+            "--no-setup",
+            action="store_true",
+            help="Skip migrations and reference data (when a release step already did them).",
+        )
+
+    def handle(self, *, host, port, threads, no_worker, no_setup, **options):
+        from django.core.wsgi import get_wsgi_application
+        from waitress import serve
+
+        if not no_setup:
+            call_command("migrate", interactive=False, verbosity=0)
+            self.stdout.write("Database ready.")
+            call_command("catalogue", "bootstrap", total=settings.VENTANILLA_CATALOGUE_SIZE)
+        worker = None
+        if not no_worker:
+            worker = subprocess.Popen([sys.executable, "-m", "ventanilla.cli", "worker", "--verbosity", "0"])
+            self.stdout.write(f"Background worker started (pid {worker.pid}).")
+
+        def stop(signum, frame):
+            raise SystemExit(0)
+
+        signal.signal(signal.SIGTERM, stop)
+        self.stdout.write(self.style.SUCCESS(f"Serving on http://{host}:{port}/ (Ctrl+C to stop)"))
+        try:
+            serve(
+                get_wsgi_application(),
+                host=host,
+                port=port,
+                threads=threads,
+                ident="ventanilla",
+                clear_untrusted_proxy_headers=True,
+                channel_timeout=60,
+            )
+        finally:
+            if worker is not None:
+                worker.terminate()
+                try:
+                    worker.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    worker.kill()

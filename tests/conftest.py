@@ -1,0 +1,123 @@
+"""Fixtures every test may use: a small catalogue, users with catalogue roles, API clients."""
+
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from ventanilla.catalogue import search
+from ventanilla.catalogue.models import CatalogueRole, Fee, Institution, Procedure, Requirement, Topic
+from ventanilla.core.actor import Actor
+from ventanilla.identity import services as identity
+
+
+@pytest.fixture
+def system_actor():
+    return Actor.system("tests")
+
+
+@pytest.fixture
+def small_catalogue(db):
+    """Two institutions, two topics and four procedures (one draft), indexed for search."""
+    te = Institution.objects.create(
+        code="TE", kind="other", name_es="Tribunal Electoral", name_en="Electoral Tribunal"
+    )
+    mupa = Institution.objects.create(
+        code="MUN-PANAMA",
+        kind="municipality",
+        name_es="Municipio de Panamá",
+        name_en="Municipality of Panamá",
+    )
+    identity_topic = Topic.objects.create(
+        code="identity", kind="topic", name_es="Identidad", name_en="Identity"
+    )
+    building = Topic.objects.create(
+        code="construction", kind="topic", name_es="Construcción", name_en="Construction"
+    )
+
+    def make(
+        code, institution, title_es, title_en, *, status="published", level=2, audience="citizen", topic=None
+    ):
+        procedure = Procedure.objects.create(
+            code=code,
+            institution=institution,
+            title_es=title_es,
+            title_en=title_en,
+            description_es=f"Descripción de {title_es}.",
+            description_en=f"Description of {title_en}.",
+            audience=audience,
+            channels=["office"],
+            level=level,
+            status=status,
+            languages=["es"],
+        )
+        if topic:
+            procedure.topics.add(topic)
+        return procedure
+
+    cedula = make(
+        "TE-CEDULA-RENOVACION",
+        te,
+        "Renovación de cédula",
+        "Identity card renewal",
+        level=3,
+        topic=identity_topic,
+    )
+    Requirement.objects.create(
+        procedure=cedula,
+        name_es="Cédula vencida",
+        name_en="Expired identity card",
+        issuer=te,
+        held_by_state=True,
+    )
+    Fee.objects.create(procedure=cedula, amount=Decimal("5.00"), currency="USD")
+    permit = make(
+        "MUN-PANAMA-PERMISO-CONSTRUCCION",
+        mupa,
+        "Permiso de construcción",
+        "Building permit",
+        audience="both",
+        topic=building,
+    )
+    make(
+        "TE-CERTIFICADO-NACIMIENTO",
+        te,
+        "Certificado de nacimiento",
+        "Birth certificate",
+        level=4,
+        topic=identity_topic,
+    )
+    make("TE-BORRADOR", te, "Trámite en borrador", "Draft procedure", status="draft")
+    search.reindex()
+    return {"te": te, "mupa": mupa, "cedula": cedula, "permit": permit}
+
+
+@pytest.fixture
+def make_user(db, system_actor):
+    counter = {"n": 0}
+
+    def make(*, role=None, institution=None, staff=True):
+        counter["n"] += 1
+        user = identity.create_user(
+            username=f"user{counter['n']}",
+            email=f"user{counter['n']}@example.org",
+            password="correct horse battery staple",
+            is_staff=staff,
+            actor=system_actor,
+        )
+        if role:
+            CatalogueRole.objects.create(user=user, role=role, institution=institution)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def api_client_for(system_actor):
+    """A test client that sends a bearer token for the given user."""
+
+    def make(user, language="en"):
+        token = identity.issue_api_token(user=user, name="test", actor=system_actor)
+        return Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_ACCEPT_LANGUAGE=language)
+
+    return make

@@ -1,0 +1,180 @@
+"""Every kind of page, in Spanish and in English, passes an axe-core scan (WCAG 2.2 A and AA and best
+practices) with no violation: public pages, forms in their error state, confirmation, the officials' pages."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+PREFIX = {"es": "", "en": "/en"}
+CEDULA = "/tramites/TE-CEDULA-RENOVACION/"
+
+
+def submit(page):
+    """Send the page's form (the one in the main content) and wait for the answer."""
+    with page.expect_navigation():
+        page.locator("main form[method=post] button[type=submit]").click()
+
+
+def submit_empty(page):
+    submit(page)
+    assert page.locator(".error-summary").is_visible(), "the form was expected to come back with errors"
+
+
+def submit_invalid_yaml(page):
+    page.locator("#id_document").fill("code: [unclosed")
+    page.locator("#id_justification").fill("A justification that is long enough to pass.")
+    submit_empty(page)
+
+
+def show_suggestions(page):
+    page.locator("#q").press_sequentially("cedula", delay=20)
+    page.locator(".suggestions a").first.wait_for(state="visible")
+
+
+@dataclass(frozen=True)
+class PageType:
+    path: str
+    staff: bool = False
+    status: int = 200
+    action: Callable | None = None
+
+
+PAGES = {
+    "home": PageType("/"),
+    "home-suggestions": PageType("/", action=show_suggestions),
+    "search-results": PageType("/tramites/?q=cedula"),
+    "search-no-results": PageType("/tramites/?q=zzxqw"),
+    "search-filters-open": PageType("/tramites/?q=&institution=TE&level=3&audience=citizen&topic=identity"),
+    "procedure": PageType(CEDULA),
+    "change-log": PageType(CEDULA + "cambios/"),
+    "report-form": PageType(CEDULA + "documento-no-listado/"),
+    "report-form-errors": PageType(CEDULA + "documento-no-listado/", action=submit_empty),
+    "report-confirmation": PageType(CEDULA + "documento-no-listado/{report}/"),
+    "institutions": PageType("/instituciones/"),
+    "institution": PageType("/instituciones/TE/"),
+    "topics": PageType("/temas/"),
+    "levels": PageType("/niveles/"),
+    "simplification": PageType("/simplificacion/"),
+    "institution-plan": PageType("/instituciones/TE/simplificacion/"),
+    "report-counts": PageType("/documentos-no-listados/"),
+    "open-data": PageType("/datos-abiertos/"),
+    "accessibility-statement": PageType("/accesibilidad/"),
+    "not-found": PageType("/no-existe/", status=404),
+    # Officials, signed in
+    "staff-report-inbox": PageType("/gestion/reportes/", staff=True),
+    "staff-report-answer": PageType("/gestion/reportes/{report}/", staff=True),
+    "staff-report-answer-errors": PageType("/gestion/reportes/{report}/", staff=True, action=submit_empty),
+    "staff-change-requests": PageType("/gestion/cambios/", staff=True),
+    "staff-change-request": PageType("/gestion/cambios/{change}/", staff=True),
+    "staff-change-request-errors": PageType("/gestion/cambios/{change}/", staff=True, action=submit_empty),
+    "staff-propose-change": PageType("/gestion/tramites/TE-CEDULA-RENOVACION/proponer/", staff=True),
+    "staff-propose-new": PageType("/gestion/cambios/nuevo/", staff=True),
+    "staff-propose-errors": PageType("/gestion/cambios/nuevo/", staff=True, action=submit_empty),
+    "staff-propose-invalid-yaml": PageType("/gestion/cambios/nuevo/", staff=True, action=submit_invalid_yaml),
+    "staff-institution-plan-form": PageType("/instituciones/TE/simplificacion/", staff=True),
+}
+
+
+def open_page_type(name, language, *, catalogue, context, page_for, sign_in):
+    kind = PAGES[name]
+    if kind.staff:
+        sign_in(context, catalogue["official"])
+    path = PREFIX[language] + kind.path.format(
+        report=catalogue["report"].reference, change=catalogue["pending_change"].id
+    )
+    page = page_for(context, path, expect_status=kind.status)
+    assert "/admin/login/" not in page.url, "the official was not signed in"
+    if kind.action:
+        kind.action(page)
+    return page, path
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+@pytest.mark.parametrize("name", list(PAGES))
+def test_page_has_no_accessibility_violations(name, language, catalogue, context, page_for, sign_in, scan):
+    page, path = open_page_type(
+        name, language, catalogue=catalogue, context=context, page_for=page_for, sign_in=sign_in
+    )
+    assert page.locator("html").get_attribute("lang") == language
+    assert page.locator("h1").count() == 1, "every page has exactly one main heading"
+    scan(page, label=f"{name} in {language} ({path})")
+
+
+# axe-core cannot tell whether a hint or an error message is tied to its field, nor whether the focus can be
+# seen; these two checks can.
+
+DESCRIBED_BY = """() => [...document.querySelectorAll("main .form-group")].flatMap(group => {
+  const field = group.querySelector("input:not([type=hidden]), select, textarea");
+  if (!field) return [];
+  const ids = (field.getAttribute("aria-describedby") || "").split(/\\s+/).filter(Boolean);
+  const wanted = [...group.querySelectorAll(".hint, .error-message")].map(el => el.id || "(none)");
+  const problems = [];
+  for (const id of ids) {
+    if (!document.getElementById(id)) problems.push(`aria-describedby names "${id}": no such element`);
+  }
+  for (const id of wanted) {
+    if (!ids.includes(id)) problems.push(`its hint or error message (id "${id}") is not in aria-describedby`);
+  }
+  return problems.map(problem => `#${field.id}: ${problem}`);
+})"""
+SUMMARY_LINKS = """() => [...document.querySelectorAll(".error-summary a")].map(a => a.getAttribute("href"))
+  .filter(href => !href.startsWith("#") || href.length < 2 || !document.getElementById(href.slice(1)))
+  .map(href => `the error summary links to "${href}", which is no field of the page`)"""
+
+
+ERROR_PAGES = [
+    "report-form-errors",
+    "staff-report-answer-errors",
+    "staff-change-request-errors",
+    "staff-propose-errors",
+]
+
+
+@pytest.mark.parametrize("name", ERROR_PAGES)
+def test_hints_and_errors_are_tied_to_their_fields(name, catalogue, context, page_for, sign_in):
+    """Each link of the error summary leads to its field, and a screen reader reads a field's hint and error
+    message when the field takes the focus."""
+    page, _path = open_page_type(
+        name, "es", catalogue=catalogue, context=context, page_for=page_for, sign_in=sign_in
+    )
+    problems = page.evaluate(SUMMARY_LINKS) + page.evaluate(DESCRIBED_BY)
+    assert problems == [], "\n".join(problems)
+
+
+FOCUS_PAGES = ["procedure", "search-filters-open", "simplification", "report-form-errors"]
+SEEN_BEFORE = """el => { window.e2eSeen = window.e2eSeen || new WeakSet();
+  if (window.e2eSeen.has(el)) return true; window.e2eSeen.add(el); return false; }"""
+FOCUS_BOX = """el => { const r = el.getBoundingClientRect();
+  return {x: Math.max(r.x - 8, 0), y: Math.max(r.y - 8, 0), width: r.width + 16, height: r.height + 16}; }"""
+
+
+@pytest.mark.parametrize("name", FOCUS_PAGES)
+def test_the_keyboard_focus_can_always_be_seen(name, catalogue, context, page_for, sign_in):
+    """Tab through the page: every element that takes the focus looks different with it (WCAG 2.4.7)."""
+    page, path = open_page_type(
+        name, "es", catalogue=catalogue, context=context, page_for=page_for, sign_in=sign_in
+    )
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    unseen, visited = [], []
+    for _ in range(120):
+        page.keyboard.press("Tab")
+        element = page.evaluate_handle("document.activeElement")
+        if page.evaluate("el => !el || el === document.body", element):
+            break
+        if page.evaluate(SEEN_BEFORE, element):
+            break  # round the page and back to the start
+        description = page.evaluate("el => el.outerHTML.slice(0, 140)", element)
+        visited.append(description)
+        element.scroll_into_view_if_needed()
+        clip = page.evaluate(FOCUS_BOX, element)
+        focused = page.screenshot(clip=clip, animations="disabled")
+        page.evaluate("el => el.blur()", element)
+        unfocused = page.screenshot(clip=clip, animations="disabled")
+        page.evaluate("el => el.focus()", element)
+        if focused == unfocused:
+            unseen.append(description)
+    assert len(visited) > 5, f"only {len(visited)} elements took the focus on {path}"
+    assert unseen == [], f"on {path}, no visible change when these take the focus:\n" + "\n".join(unseen)
