@@ -171,3 +171,28 @@ def test_public_pages_answer(client, small_catalogue, url):
 
 def test_healthz(client):
     assert client.get("/healthz").json()["status"] == "ok"
+
+
+@pytest.mark.parametrize(("prefix", "text"), [("", "hay un problema con el servicio"),
+                                               ("/en", "there is a problem with the service")])
+def test_an_unexpected_error_shows_a_calm_page_in_the_right_language(client, monkeypatch, prefix, text):
+    from ventanilla.web import views
+
+    def broken():
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(views.catalogue, "level_summary", broken)
+    client.raise_request_exception = False
+    response = client.get(f"{prefix}/")
+    assert response.status_code == 500
+    assert text in response.content.decode()
+    assert "database on fire" not in response.content.decode()
+
+
+def test_the_reference_data_gives_every_institution_a_page_and_a_plan(client, system_actor, settings):
+    from ventanilla.catalogue import services
+
+    counts = services.load_reference_data(path=settings.VENTANILLA_REFERENCE_DATA, actor=system_actor)
+    assert counts["institutions"] >= 46 + 77 and counts["procedures"] >= 150 and counts["plan_items"] > 0
+    html = client.get("/en/instituciones/MICI/simplificacion/").content.decode()
+    assert "Simplification plan" in html and "<td class=\"num\">4</td>" in html

@@ -1,4 +1,10 @@
+"""Operators' view of the catalogue. What the catalogue publishes is read-only here: procedures change only
+through approved change requests, reports are answered and plans set on the officials' pages, so every write
+goes through the services and is audited."""
+
 from django.contrib import admin
+
+from ventanilla.core.admin import ReadOnlyAdmin
 
 from .models import (
     CatalogueRole,
@@ -32,27 +38,6 @@ class TopicAdmin(admin.ModelAdmin):
     list_filter = ["kind"]
 
 
-@admin.register(Procedure)
-class ProcedureAdmin(admin.ModelAdmin):
-    """Read-only here: the catalogue is a contract, so procedures change only through approved change requests
-    (the pages under /gestion/cambios/ or the API)."""
-
-    list_display = ["code", "title_es", "institution", "level", "status", "illustrative"]
-    list_filter = ["status", "level", "audience", "generated", "institution__kind"]
-    search_fields = ["code", "title_es", "title_en"]
-    list_select_related = ["institution"]
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(CatalogueRole)
 class CatalogueRoleAdmin(admin.ModelAdmin):
     list_display = ["user", "role", "institution"]
@@ -60,48 +45,34 @@ class CatalogueRoleAdmin(admin.ModelAdmin):
     autocomplete_fields = ["institution"]
 
 
+@admin.register(Procedure)
+class ProcedureAdmin(ReadOnlyAdmin):
+    list_display = ["code", "title_es", "institution", "level", "status", "illustrative"]
+    list_filter = ["status", "level", "audience", "generated", "institution__kind"]
+    search_fields = ["code", "title_es", "title_en"]
+    list_select_related = ["institution"]
+    show_full_result_count = False
+
+
 @admin.register(ChangeRequest)
-class ChangeRequestAdmin(admin.ModelAdmin):
+class ChangeRequestAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "institution", "status", "submitted_by", "submitted_at", "reviewed_by"]
     list_filter = ["status", "kind"]
-    readonly_fields = [f.name for f in ChangeRequest._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ChangeLogEntry)
-class ChangeLogEntryAdmin(admin.ModelAdmin):
+class ChangeLogEntryAdmin(ReadOnlyAdmin):
     list_display = ["procedure", "at"]
-    readonly_fields = ["procedure", "change_request", "at", "summary", "justification"]
-
-    def has_add_permission(self, request):
-        return False
 
 
 @admin.register(UnlistedDocumentReport)
-class UnlistedDocumentReportAdmin(admin.ModelAdmin):
+class UnlistedDocumentReportAdmin(ReadOnlyAdmin):
     list_display = ["reference", "institution", "procedure", "status", "created_at"]
     list_filter = ["status"]
     search_fields = ["reference", "document", "office"]
-    readonly_fields = [
-        "reference",
-        "procedure",
-        "institution",
-        "office",
-        "document",
-        "asked_on",
-        "contact_email",
-        "answered_by",
-        "answered_at",
-        "idempotency_key",
-    ]
 
 
 @admin.register(SimplificationPlanItem)
-class SimplificationPlanItemAdmin(admin.ModelAdmin):
+class SimplificationPlanItemAdmin(ReadOnlyAdmin):
     list_display = ["procedure", "year", "current_level", "target_level", "reengineering"]
     list_filter = ["year", "reengineering"]

@@ -2,6 +2,7 @@ from urllib.parse import urlencode
 
 from django import template
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from ventanilla.core.i18n import localized
 
@@ -36,6 +37,14 @@ def level_name(level) -> str:
 @register.filter
 def channel_name(code: str) -> str:
     return CHANNELS.get(code, code)
+
+
+@register.filter
+def days(count, unit: str) -> str:
+    """{{ 5|days:"working" }} → "5 working days", with the right plural in each language."""
+    if unit == "calendar":
+        return ngettext("%(n)s calendar day", "%(n)s calendar days", count) % {"n": count}
+    return ngettext("%(n)s working day", "%(n)s working days", count) % {"n": count}
 
 
 @register.filter
