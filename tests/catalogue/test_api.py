@@ -157,3 +157,23 @@ def test_editors_see_only_their_institutions_change_requests(api_client_for, mak
     )
     assert api_client_for(te_editor).get("/api/v1/change-requests").json() == []
     assert len(api_client_for(city_editor).get("/api/v1/change-requests").json()) == 1
+
+
+@pytest.mark.parametrize(
+    ("fmt", "marker"),
+    [
+        ("csv", "TE-CEDULA-RENOVACION"),
+        ("ttl", "cpsv:PublicService"),
+        ("json", '"procedures"'),
+        ("jsonld", '"@context"'),
+    ],
+)
+def test_open_data_downloads_even_before_the_first_snapshot(
+    client, small_catalogue, settings, tmp_path, fmt, marker
+):
+    settings.MEDIA_ROOT = tmp_path
+    response = client.get(f"/api/v1/opendata/catalogue.{fmt}")
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content).decode()
+    assert marker in body and "TE-BORRADOR" not in body
+    assert client.get("/api/v1/opendata/catalogue.xml").status_code == 404

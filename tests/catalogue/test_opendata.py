@@ -29,7 +29,11 @@ from ventanilla.catalogue.models import (
 )
 from ventanilla.core.actor import Actor
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    # rdflib's own JSON-LD parser uses its deprecated ConjunctiveGraph
+    pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning"),
+]
 
 BASE = "https://tramites.example.org"
 CPSV = Namespace("http://purl.org/vocab/cpsv#")
@@ -299,6 +303,22 @@ def test_cpsv_ap_export_describes_each_published_procedure(catalogue):
     assert not any("BORRADOR" in str(s) or "RETIRADO" in str(s) for s in graph.subjects())
 
 
+def test_any_text_survives_turtle_and_jsonld(catalogue):
+    tricky = 'Barra \\ invertida, "comillas", tab\t, línea\nnueva, control \x01, emoji 🙂 y <ángulos>'
+    Procedure.objects.filter(code="TE-EN-LINEA").update(description_es=tricky)
+    Institution.objects.filter(code="TE").update(website="https://example.org/a b|c")
+    for writer, fmt in ((opendata.write_turtle, "turtle"), (opendata.write_jsonld, "json-ld")):
+        graph = Graph().parse(data=export(writer, base_url=BASE), format=fmt)
+        description = URIRef("http://purl.org/dc/terms/description")
+        assert Literal(tricky, lang="es") in set(
+            graph.objects(URIRef(f"{BASE}/procedures/TE-EN-LINEA"), description)
+        )
+        homepage = graph.value(
+            URIRef(f"{BASE}/institutions/TE"), URIRef("http://xmlns.com/foaf/0.1/homepage")
+        )
+        assert str(homepage) == "https://example.org/a%20b%7Cc"
+
+
 def test_jsonld_parses_back_to_the_same_triples_as_turtle(catalogue):
     turtle = Graph().parse(data=export(opendata.write_turtle, base_url=BASE), format="turtle")
     jsonld = Graph().parse(data=export(opendata.write_jsonld, base_url=BASE), format="json-ld")
@@ -324,14 +344,28 @@ def test_the_shapes_do_catch_a_service_that_breaks_them(catalogue):
 
 def test_jsonld_class_names_are_those_of_the_official_context():
     official = json.loads((standards_dir() / "cpsv-ap.jsonld").read_text(encoding="utf-8"))["@context"]
-    for term, iri in opendata.JSONLD_CLASS_TERMS.items():
-        assert official[term] == iri, term
+    for term, curie in opendata.JSONLD_CLASS_TERMS.items():
+        assert official[term] == opendata.expand(curie), term
+
+
+def test_chunking_does_not_change_a_byte(catalogue, monkeypatch):
+    moment = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+    monkeypatch.setattr(opendata.timezone, "now", lambda: moment)
+    writers = (opendata.write_json, opendata.write_csv, opendata.write_jsonld, opendata.write_turtle)
+    whole = [export(writer, base_url=BASE) for writer in writers]
+    monkeypatch.setattr(opendata, "CHUNK_SIZE", 2)
+    assert [export(writer, base_url=BASE) for writer in writers] == whole
 
 
 def test_export_reads_a_fixed_number_of_queries_whatever_the_number_of_procedures(catalogue):
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
-            for writer in (opendata.write_json, opendata.write_csv, opendata.write_turtle):
+            for writer in (
+                opendata.write_json,
+                opendata.write_csv,
+                opendata.write_jsonld,
+                opendata.write_turtle,
+            ):
                 export(writer, base_url=BASE)
         return len(captured)
 
@@ -380,7 +414,7 @@ def test_snapshot_writes_the_four_files_and_replaces_them_atomically(catalogue, 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(opendata._RdfBuilder, "chunk_graph", broken)
+    monkeypatch.setattr(opendata._RdfBuilder, "chunk_nodes", broken)
     with pytest.raises(RuntimeError):
         opendata.snapshot(directory, base_url=BASE)
     assert {fmt: path.read_bytes() for fmt, path in paths.items()} == before  # the old files are untouched

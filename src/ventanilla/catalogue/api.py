@@ -314,7 +314,8 @@ def open_data(request, fmt: str):
         raise Http404(_("Formats: json, csv, jsonld, ttl."))
     snapshot = selectors.open_data_directory() / f"catalogue.{fmt}"
     if not snapshot.exists():
-        opendata.snapshot(snapshot.parent, base_url=settings.VENTANILLA_PUBLIC_URL)
+        # Normally written in the background whenever the catalogue changes; until then, this one format.
+        opendata.snapshot(snapshot.parent, base_url=settings.VENTANILLA_PUBLIC_URL, formats=[fmt])
     response = FileResponse(snapshot.open("rb"), content_type=OPEN_DATA_TYPES[fmt])
     response["Content-Disposition"] = f'inline; filename="catalogue.{fmt}"'
     return response

@@ -159,3 +159,8 @@ VENTANILLA_CATALOGUE_SIZE = int(os.environ.get("VENTANILLA_CATALOGUE_SIZE", "416
 VENTANILLA_SITE_NAME = os.environ.get("VENTANILLA_SITE_NAME", "Panamá en Línea")
 # The public address of this deployment: used in open data IRIs and links sent out of the platform.
 VENTANILLA_PUBLIC_URL = os.environ.get("VENTANILLA_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# The country, as an EU authority-table code (ISO 3166-1 alpha-3), and the open data licence.
+VENTANILLA_COUNTRY = os.environ.get("VENTANILLA_COUNTRY", "PAN")
+VENTANILLA_OPEN_DATA_LICENCE = os.environ.get(
+    "VENTANILLA_OPEN_DATA_LICENCE", "https://creativecommons.org/licenses/by/4.0/"
+)
