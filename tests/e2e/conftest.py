@@ -11,8 +11,8 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import sync_playwright
 
-from ventanilla.catalogue import selectors, services
-from ventanilla.catalogue.models import CatalogueRole, Office
+from ventanilla.catalogue import search, selectors, services
+from ventanilla.catalogue.models import CatalogueRole, Office, Procedure
 from ventanilla.catalogue.schemas import ProcedureDoc
 from ventanilla.core.actor import Actor
 from ventanilla.identity.selectors import actor_for
@@ -47,8 +47,14 @@ JUSTIFICATION = "Ley 5 de 2007 requires the applicant's tax registration for thi
 
 @pytest.fixture(scope="session")
 def browser():
-    # Playwright's sync API keeps an asyncio loop running in this thread, which makes Django's ORM believe it
-    # is called from async code. The tests are plain synchronous code, so allow it while the browser lives.
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(
+            f"Debian's chromium is needed at {CHROMIUM} (apt-get install chromium); none is downloaded"
+        )
+    # Playwright's sync API keeps an asyncio loop marked as running in this thread for as long as it lives,
+    # which makes Django's ORM believe it is called from async code (SynchronousOnlyOperation), in these tests
+    # and in any test that runs after them in the same session. Everything here is synchronous: allow it until
+    # the browser is closed.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
@@ -184,7 +190,8 @@ def fast_passwords(settings):
 @pytest.fixture
 def catalogue(transactional_db, small_catalogue, make_user, fast_passwords):
     """The small catalogue of tests/conftest.py, plus everything the pages can show: a procedure with steps,
-    legal basis, offices and a published change; a pending change; an open report; a simplification plan."""
+    legal basis, offices and a published change; a pending change; an open report; a simplification plan;
+    two pages of search results."""
     te, cedula = small_catalogue["te"], small_catalogue["cedula"]
     te.website = "https://www.tribunal-electoral.gob.pa"
     te.phone = "507-1234"
@@ -199,6 +206,25 @@ def catalogue(transactional_db, small_catalogue, make_user, fast_passwords):
         hours_en="Monday to Friday, 8:00 to 16:00",
         phone="507-1234",
     )
+
+    # Enough procedures for a second page of search results (20 a page).
+    more = Procedure.objects.bulk_create(
+        Procedure(
+            code=f"TE-CONSTANCIA-{n:02}",
+            institution=te,
+            title_es=f"Constancia número {n}",
+            title_en=f"Certificate number {n}",
+            description_es="Una constancia del registro civil.",
+            description_en="A civil registry certificate.",
+            audience="citizen",
+            channels=["office"],
+            level=1,
+            status="published",
+            languages=["es"],
+        )
+        for n in range(1, 22)
+    )
+    search.reindex([procedure.id for procedure in more])
 
     editor = make_user(role=CatalogueRole.Role.INSTITUTION_EDITOR, institution=te)
     official = make_user(role=CatalogueRole.Role.AUTHORITY_REVIEWER)

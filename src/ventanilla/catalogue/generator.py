@@ -22,7 +22,8 @@ from .models import Fee, Institution, LegalBasis, Procedure, Requirement, Step, 
 # The seed (OECD review of Panama, 2019): 4,163 procedures, 2,700 central and 1,463 municipal.
 SEED_TOTAL, SEED_MUNICIPAL = 4163, 1463
 BATCH = 2000
-LEVEL_WEIGHTS = {1: 45, 2: 30, 3: 13, 4: 8, 5: 4}
+# Digitalisation levels: most procedures are information only (1) or a downloadable form (2).
+LEVELS, LEVEL_CUM_WEIGHTS = [1, 2, 3, 4, 5], [45, 75, 88, 96, 100]
 
 
 class GenerationError(Exception):
@@ -411,23 +412,25 @@ REGIONS = [
     "Veraguas",
 ]
 
+# Requirements asked for by most procedures; businesses and municipalities add their own.
 REQUIREMENTS = [
     ("Copia de la cédula de identidad personal", "Copy of the personal identity card"),
     ("Formulario de solicitud completo y firmado", "Completed and signed application form"),
-    ("Paz y salvo municipal vigente", "Valid municipal clearance certificate"),
-    ("Certificado del Registro Público de la sociedad", "Public Registry certificate of the company"),
-    ("Planos firmados por profesional idóneo", "Plans signed by a licensed professional"),
     ("Comprobante de pago de la tasa", "Proof of payment of the fee"),
-    ("Dos fotografías tamaño carné", "Two passport-size photographs"),
+    ("Dos fotografías tamaño carné", "Two ID-size photographs"),
     ("Poder notariado si actúa un apoderado", "Notarised power of attorney if a representative applies"),
-    ("Aviso de operación", "Notice of operation"),
-    ("Certificado de salud vigente", "Valid health certificate"),
-    ("Pasaporte vigente", "Valid passport"),
     ("Declaración jurada del solicitante", "Sworn statement by the applicant"),
-    ("Recibo reciente de agua o luz", "Recent water or electricity bill"),
-    ("Certificado de nacimiento", "Birth certificate"),
+    (
+        "Recibo reciente de agua o luz como prueba de domicilio",
+        "Recent water or electricity bill as proof of address",
+    ),
+]
+BUSINESS_REQUIREMENTS = [
+    ("Certificado del Registro Público de la sociedad", "Public Registry certificate of the company"),
+    ("Aviso de operación", "Notice of operation"),
     ("Paz y salvo de la Dirección General de Ingresos", "Tax clearance certificate from the DGI"),
 ]
+MUNICIPAL_REQUIREMENTS = [("Paz y salvo municipal vigente", "Valid municipal clearance certificate")]
 FEE_AMOUNTS = ["2.00", "5.00", "10.00", "15.00", "25.00", "50.00", "75.00", "100.00", "150.00", "250.00"]
 FEE_CONDITIONS = [
     ("Por solicitud", "Per application"),
@@ -495,13 +498,12 @@ def _themes_of(institution: Institution) -> tuple[str, ...]:
 
 
 class _Plan:
-    """Which institution each new procedure belongs to and which title it gets."""
+    """The titles of each institution, handed out in order: the plain, most typical procedures first."""
 
-    def __init__(self, institutions: list[Institution], existing: dict, seed: int):
+    def __init__(self, existing: dict, seed: int):
         self.seed = seed
         self.used = dict(existing)  # institution id -> generated procedures it already has
         self.titles: dict = {}
-        self.institutions = institutions
 
     def title_for(self, institution: Institution) -> Title:
         if institution.id not in self.titles:
@@ -530,37 +532,40 @@ def _next_number() -> int:
     return max((int(c.rsplit("-", 1)[1]) for c in codes if c.rsplit("-", 1)[1].isdigit()), default=0) + 1
 
 
-def _make(rng: random.Random, number: int, institution: Institution, title: Title, topics: dict[str, Topic]):
-    """One procedure and its children (unsaved), and its topic ids."""
+@dataclass
+class _Generated:
+    procedure: Procedure
+    children: list  # requirements, fees, legal bases and steps, unsaved
+    topic_ids: list[int]
+
+
+def _make(
+    rng: random.Random, number: int, institution: Institution, title: Title, topics: dict
+) -> _Generated:
     municipal = institution.kind == Institution.Kind.MUNICIPALITY
-    level = rng.choices(list(LEVEL_WEIGHTS), weights=list(LEVEL_WEIGHTS.values()))[0]
-    audience = title.base.audience
+    level = rng.choices(LEVELS, cum_weights=LEVEL_CUM_WEIGHTS)[0]
+    online, audience = level >= 3, title.base.audience
     title_es, title_en = title.es, title.en
     if municipal:
         title_es, title_en = f"{title_es} — {institution.name_es}", f"{title_en} — {institution.name_en}"
-    online = level >= 3
     aud_es, aud_en = AUDIENCE_TEXT[audience]
     typical = rng.choice([1, 2, 3, 5, 8, 10, 15, 20, 30])
     procedure = Procedure(
         id=uuid.UUID(int=rng.getrandbits(128), version=4),
         code=f"GEN-{institution.code}-{number:06d}",
-        institution=institution,
+        institution_id=institution.id,  # ids, not instances: much cheaper for a model to take
         title_es=title_es,
         title_en=title_en,
-        description_es=(
-            f"Trámite de {_lower_first(title.es)} ante {institution.name_es}. {aud_es} "
-            + ("Se puede iniciar en línea." if online else "Se presenta en las oficinas de la institución.")
-        ),
-        description_en=(
-            f"{title.en} from {institution.name_en}. {aud_en} "
-            + ("It can be started online." if online else "It is done at the institution's offices.")
-        ),
+        description_es=f"Trámite de {_lower_first(title.es)} ante {institution.name_es}. {aud_es} "
+        + ("Se puede iniciar en línea." if online else "Se presenta en las oficinas de la institución."),
+        description_en=f"{title.en} from {institution.name_en}. {aud_en} "
+        + ("It can be started online." if online else "It is done at the institution's offices."),
         audience=audience,
         channels=["online", "office"] if online else ["office"],
         sign_in_level=rng.choice(["low", "substantial"]) if online else "none",
         typical_days=typical,
         max_days=typical * rng.choice([1, 2, 3]),
-        silence_rule=rng.choices(["negative", "positive", "none"], weights=[6, 2, 2])[0],
+        silence_rule=rng.choice(["negative", "negative", "negative", "positive", "none"]),
         output_es=title.base.es,
         output_en=title.base.en,
         level=level,
@@ -570,41 +575,43 @@ def _make(rng: random.Random, number: int, institution: Institution, title: Titl
         illustrative=True,
         generated=True,
     )
-    requirements = [
-        Requirement(procedure=procedure, position=n, name_es=es, name_en=en)
-        for n, (es, en) in enumerate(rng.sample(REQUIREMENTS, rng.randint(1, 4)))
+    pid = procedure.id
+    pool = REQUIREMENTS + (BUSINESS_REQUIREMENTS if audience != "citizen" else [])
+    pool += MUNICIPAL_REQUIREMENTS if municipal else []
+    children = [
+        Requirement(procedure_id=pid, position=n, name_es=es, name_en=en)
+        for n, (es, en) in enumerate(rng.sample(pool, rng.randint(1, 4)))
     ]
-    fees = [
+    children += [
         Fee(
-            procedure=procedure,
+            procedure_id=pid,
             position=n,
             amount=Decimal(rng.choice(FEE_AMOUNTS)),
             conditions_es=es,
             conditions_en=en,
         )
-        for n, (es, en) in enumerate(rng.sample(FEE_CONDITIONS, rng.choices([0, 1, 2], weights=[3, 5, 2])[0]))
+        for n, (es, en) in enumerate(rng.sample(FEE_CONDITIONS, rng.choice([0, 0, 1, 1, 1, 2])))
     ]
-    kind = "Acuerdo Municipal" if municipal else rng.choice(["Ley", "Decreto Ejecutivo"])
-    bases = [
+    instrument = "Acuerdo Municipal" if municipal else rng.choice(["Ley", "Decreto Ejecutivo"])
+    children += [
         LegalBasis(
-            procedure=procedure,
+            procedure_id=pid,
             position=n,
-            instrument=f"{kind} {rng.randint(1, 120)} de {rng.randint(1990, 2019)}",
             article=f"Artículo {rng.randint(1, 80)}",
+            instrument=f"{instrument} {rng.randint(1, 120)} de {rng.randint(1990, 2019)}",
         )
         for n in range(rng.randint(1, 2))
     ]
-    picked = sorted(
-        rng.sample(range(1, len(STEPS)), rng.randint(1, 3))
-    )  # the first step, then 1-3 others in order
-    steps = [
-        Step(procedure=procedure, position=n, text_es=STEPS[i][0], text_en=STEPS[i][1])
-        for n, i in enumerate([0, *picked])
+    # The first step, then one to three of the others, in order.
+    picked = [0, *sorted(rng.sample(range(1, len(STEPS)), rng.randint(1, 3)))]
+    children += [
+        Step(procedure_id=pid, position=n, text_es=STEPS[i][0], text_en=STEPS[i][1])
+        for n, i in enumerate(picked)
     ]
     topic_ids = [topics[code].id for code in title.base.topics if code in topics]
     if not topic_ids and topics:
         topic_ids = [rng.choice(list(topics.values())).id]
-    return procedure, requirements, fees, bases, steps, topic_ids
+    return _Generated(procedure, children, topic_ids)
 
 
 def generate(*, total: int, seed: int = 2016) -> int:
@@ -620,20 +627,10 @@ def generate(*, total: int, seed: int = 2016) -> int:
         )
     municipal = [i for i in institutions if i.kind == Institution.Kind.MUNICIPALITY]
     central = [i for i in institutions if i.kind != Institution.Kind.MUNICIPALITY]
-    need_municipal = _split(
-        total,
-        need,
-        Procedure.objects.filter(institution__kind="municipality").count(),
-        bool(central),
-        bool(municipal),
-    )
-    existing = dict(
-        Procedure.objects.filter(generated=True)
-        .values_list("institution")
-        .annotate(n=Count("id"))
-        .values_list("institution", "n")
-    )
-    plan = _Plan(institutions, existing, seed)
+    municipal_now = Procedure.objects.filter(institution__kind=Institution.Kind.MUNICIPALITY).count()
+    need_municipal = _split(total, need, municipal_now, bool(central), bool(municipal))
+    existing = Procedure.objects.filter(generated=True).values_list("institution").annotate(n=Count("id"))
+    plan = _Plan(dict(existing), seed)
     topics = {t.code: t for t in Topic.objects.all()}
     first = _next_number()
     rng = random.Random(f"{seed}:{first}")
@@ -641,7 +638,7 @@ def generate(*, total: int, seed: int = 2016) -> int:
     weights = [1 + zlib.crc32(i.code.encode()) % 6 for i in central]
 
     def institution_for(n: int) -> Institution:
-        if n < need_municipal:  # round-robin, so each municipality has the same typical procedures
+        if n < need_municipal:  # round-robin, so every municipality gets the same typical procedures
             return min(municipal, key=lambda m: (plan.used.get(m.id, 0), m.code))
         return rng.choices(central, weights=weights)[0]
 
@@ -653,12 +650,12 @@ def generate(*, total: int, seed: int = 2016) -> int:
             for n in range(start, min(need, start + BATCH)):
                 institution = institution_for(n)
                 made.append(_make(rng, first + n, institution, plan.title_for(institution), topics))
-            Procedure.objects.bulk_create([m[0] for m in made])
-            for index, model in enumerate((Requirement, Fee, LegalBasis, Step), start=1):
-                model.objects.bulk_create([child for m in made for child in m[index]])
+            Procedure.objects.bulk_create([m.procedure for m in made])
+            for model in (Requirement, Fee, LegalBasis, Step):
+                model.objects.bulk_create([c for m in made for c in m.children if type(c) is model])
             through.objects.bulk_create(
-                [through(procedure_id=m[0].id, topic_id=t) for m in made for t in m[5]]
+                [through(procedure_id=m.procedure.id, topic_id=t) for m in made for t in m.topic_ids]
             )
-            new_ids.extend(m[0].id for m in made)
+            new_ids += [m.procedure.id for m in made]
         search.reindex(new_ids)
     return len(new_ids)

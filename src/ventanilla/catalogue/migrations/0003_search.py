@@ -8,19 +8,23 @@ No foreign key to catalogue_procedure on purpose: the index is derived data, and
 from django.db import migrations
 
 SQLITE = [
-    # The text as search.analyse() produced it (an external-content table for the FTS5 index: stored once).
+    # The analysed text (see search.py), stored once: it is the external content of the FTS5 index, whose rowid
+    # (this id) also orders broad results.
     """CREATE TABLE catalogue_procedure_search (
         id integer NOT NULL PRIMARY KEY,
         procedure_id char(32) NOT NULL UNIQUE,
         title text NOT NULL,
+        title_stems text NOT NULL,
         body text NOT NULL,
         facets text NOT NULL
     )""",
     """CREATE VIRTUAL TABLE catalogue_procedure_fts USING fts5(
-        procedure_id UNINDEXED, title, body, facets,
+        procedure_id UNINDEXED, title, title_stems, body, facets,
         content='catalogue_procedure_search', content_rowid='id',
         tokenize='unicode61 remove_diacritics 2', prefix='2 3'
     )""",
+    # Buffer 16 MB of new entries before writing a segment (default 1 MB): a full reindex takes half the time.
+    "INSERT INTO catalogue_procedure_fts (catalogue_procedure_fts, rank) VALUES ('hashsize', 16777216)",
 ]
 SQLITE_REVERSE = [
     "DROP TABLE IF EXISTS catalogue_procedure_fts",
