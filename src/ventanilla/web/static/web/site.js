@@ -24,7 +24,14 @@
     list.id = input.id + "-suggestions";
     list.hidden = true;
     list.setAttribute("aria-label", document.documentElement.lang === "en" ? "Suggestions" : "Sugerencias");
+    var status = document.createElement("p");
+    status.className = "visually-hidden";
+    status.setAttribute("role", "status");
     input.closest("form").querySelector(".search__row").insertAdjacentElement("afterend", list);
+    list.insertAdjacentElement("afterend", status);
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") list.hidden = true;
+    });
     input.setAttribute("aria-controls", list.id);
     var lang = document.documentElement.lang === "en" ? "en" : "es";
     var prefix = lang === "en" ? "/en" : "";
@@ -47,6 +54,9 @@
               list.appendChild(li);
             });
             list.hidden = items.length === 0;
+            status.textContent = lang === "en"
+              ? items.length + (items.length === 1 ? " suggestion" : " suggestions")
+              : items.length + (items.length === 1 ? " sugerencia" : " sugerencias");
           })
           .catch(function () { list.hidden = true; });
       }, 150);
