@@ -173,8 +173,10 @@ def test_healthz(client):
     assert client.get("/healthz").json()["status"] == "ok"
 
 
-@pytest.mark.parametrize(("prefix", "text"), [("", "hay un problema con el servicio"),
-                                               ("/en", "there is a problem with the service")])
+@pytest.mark.parametrize(
+    ("prefix", "text"),
+    [("", "hay un problema con el servicio"), ("/en", "there is a problem with the service")],
+)
 def test_an_unexpected_error_shows_a_calm_page_in_the_right_language(client, monkeypatch, prefix, text):
     from ventanilla.web import views
 
@@ -195,4 +197,4 @@ def test_the_reference_data_gives_every_institution_a_page_and_a_plan(client, sy
     counts = services.load_reference_data(path=settings.VENTANILLA_REFERENCE_DATA, actor=system_actor)
     assert counts["institutions"] >= 46 + 77 and counts["procedures"] >= 150 and counts["plan_items"] > 0
     html = client.get("/en/instituciones/MICI/simplificacion/").content.decode()
-    assert "Simplification plan" in html and "<td class=\"num\">4</td>" in html
+    assert "Simplification plan" in html and '<td class="num">4</td>' in html

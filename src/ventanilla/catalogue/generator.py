@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from itertools import product
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 
 from . import search
@@ -431,7 +431,9 @@ BUSINESS_REQUIREMENTS = [
     ("Paz y salvo de la Dirección General de Ingresos", "Tax clearance certificate from the DGI"),
 ]
 MUNICIPAL_REQUIREMENTS = [("Paz y salvo municipal vigente", "Valid municipal clearance certificate")]
-FEE_AMOUNTS = ["2.00", "5.00", "10.00", "15.00", "25.00", "50.00", "75.00", "100.00", "150.00", "250.00"]
+FEE_AMOUNTS = [
+    Decimal(a) for a in ("2.00", "5.00", "10.00", "15.00", "25.00", "50.00", "75.00", "100.00", "250.00")
+]
 FEE_CONDITIONS = [
     ("Por solicitud", "Per application"),
     ("Por año", "Per year"),
@@ -476,9 +478,10 @@ def _lower_first(text: str) -> str:
 def _titles(bases: list[Base], regions: list[str], rng: random.Random) -> list[Title]:
     """Every title an institution can have, plain ones first, the rest in a seeded order."""
     titles = []
+    lowered = {base: (_lower_first(base.es), _lower_first(base.en)) for base in bases}
     for base, (act_es, act_en), (qual_es, qual_en), region in product(bases, ACTIONS, QUALIFIERS, regions):
-        es = f"{act_es} {_lower_first(base.es)}" if act_es else base.es
-        en = f"{act_en} {_lower_first(base.en)}" if act_en else base.en
+        es = f"{act_es} {lowered[base][0]}" if act_es else base.es
+        en = f"{act_en} {lowered[base][1]}" if act_en else base.en
         if qual_es:
             es, en = f"{es} {qual_es}", f"{en} ({qual_en})"
         if region:
@@ -586,7 +589,7 @@ def _make(
         Fee(
             procedure_id=pid,
             position=n,
-            amount=Decimal(rng.choice(FEE_AMOUNTS)),
+            amount=rng.choice(FEE_AMOUNTS),
             conditions_es=es,
             conditions_en=en,
         )
@@ -658,4 +661,7 @@ def generate(*, total: int, seed: int = 2016) -> int:
             )
             new_ids += [m.procedure.id for m in made]
         search.reindex(new_ids)
+    with connection.cursor() as cursor:  # fresh planner statistics after a bulk load, or plans go astray
+        for model in (Procedure, Requirement, Fee, LegalBasis, Step, through):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     return len(new_ids)

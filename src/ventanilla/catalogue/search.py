@@ -4,8 +4,8 @@ Spanish and English, accent- and case-insensitive, stemmed, tolerant of prefixes
 "pasaporte"), the words of a query ANDed, a title match ranked above a description-only match.
 
 - SQLite: an FTS5 index of text analysed here in Python: folded words and their Snowball stems (Spanish stems for
-  the _es texts, English for _en), with the filters as facet tokens so a filtered query stays an intersection of
-  index lists. Ranked by bm25 with the title weighted over the body.
+  the _es texts, English for _en), with the filters as tokens so a filtered query stays an intersection of index
+  lists. Ranked by bm25 with the title weighted over the body.
 - PostgreSQL: tsvectors built with the ventanilla_es / ventanilla_en configurations (unaccent, then Snowball),
   weight A for the titles and B for the rest, in a GIN index. Ranked by ts_rank.
 
@@ -96,10 +96,12 @@ def search(
 
 def suggest(*, q: str, limit: int = 8) -> list[dict]:
     """Published procedures whose title matches what has been typed so far, for as-you-type suggestions."""
-    words = query_words(q)
+    words = query_words(q, typing=True)
     if not words or limit <= 0:
         return []
     ids = _engine().suggest(words, limit)
+    if not ids and len(words) > 1 and words[-1] in STOPWORDS:  # "licencia de": a whole word after all
+        ids = _engine().suggest(words[:-1], limit)
     fields = ("id", "status", "code", "title_es", "title_en")
     rows = {r["id"]: r for r in Procedure.objects.filter(id__in=ids).order_by().values(*fields)}
     published = [rows[i] for i in ids if i in rows and rows[i]["status"] == PUBLISHED]
@@ -141,10 +143,13 @@ def stem(language: str, word: str) -> str:
     return fold(stemmer.stemWord(word))
 
 
-def query_words(q: str) -> list[str]:
-    """The words of a query that count: stopwords dropped unless there is nothing else, at most MAX_TERMS."""
+def query_words(q: str, *, typing: bool = False) -> list[str]:
+    """The words of a query that count, at most MAX_TERMS: stopwords and single letters only when there is nothing
+    else, except that the last word of a query still being typed may be the start of another word ("licencia de
+    con")."""
     words = list(dict.fromkeys(_words(q or "")))
-    content = [w for w in words if w not in STOPWORDS]
+    last = words[-1] if typing and words and len(words[-1]) > 1 else None
+    content = [w for w in words if (len(w) > 1 and w not in STOPWORDS) or w == last]
     return (content or words)[:MAX_TERMS]
 
 
@@ -177,12 +182,17 @@ def _keep_published(ids: list[uuid.UUID]) -> list[uuid.UUID]:
 # ---------------------------------------------------------------------------------------------------------------
 # SQLite: FTS5 over text analysed in Python
 #
-# Columns: title (the folded words of both titles), title_stems (their stems, where a stem differs from its word),
-# body (stems only, of the descriptions, requirements, institution and topics) and facets (filter values). A query
-# word matches its folded form and its stems exactly: FTS5 reads the list of an exact token lazily, but a prefix
-# token ("pasapo"*) first merges the lists of every token it covers unless a prefix index has its length, which
-# costs as much as the matches. So only a word found in no title (probably still being typed) is also looked up
-# as a prefix of title words.
+# Columns: title (the folded words of both titles), title_stems (their stems where a stem differs from its word),
+# body (stems only, of the descriptions, requirements, institution and topics) and facets (the filter values as
+# tokens). Stems are Snowball's (Spanish for the _es texts, English for _en) of each word as written and without
+# its accents. A query word matches its stems in both languages; a word that is no whole title word (probably
+# still being typed) also matches the title words it begins, listed from catalogue_procedure_search_word. All
+# exact tokens: FTS5 reads an exact token's list lazily, but a prefix query ('pasapo'*) first merges the lists of
+# every token it covers (unless a prefix index has that length), which costs as much as the matches.
+#
+# Ranked by bm25, the title weighted over the body, up to EXACT_RANK_MAX matches. Beyond that, bm25 for every
+# match would not fit in a few milliseconds: the matches with every word in the title come first, then the rest,
+# each in rowid order, and the rowid is a static rank (_row_key).
 
 _SEQ_BITS = 40
 # Read with plain SQL: hex ids as SQLite stores them, no per-row conversion (a tenth of the indexing time).
@@ -205,25 +215,35 @@ _TOPICS = """
 _fold_word = lru_cache(maxsize=100_000)(fold)
 
 
+def _stems(language: str, word: str) -> list[str]:
+    # Also the stem of the word without accents, which can differ: "jubilación" -> "jubil", "jubilacion" ->
+    # "jubilacion". People often type without accents; a query word is only stemmed as typed.
+    stems = [stem(language, word)]
+    if (unaccented := _fold_word(word)) != word and (other := stem(language, unaccented)) != stems[0]:
+        stems.append(other)
+    return stems
+
+
 @lru_cache(maxsize=50_000)  # short texts repeat a lot: titles, requirements, institutions, topics
 def _title_tokens(text: str, language: str) -> tuple[str, str]:
     """(folded words, the stems that differ from their word) of a text, stopwords left out."""
     words = [w for w in _words(text) if w not in STOPWORDS]
     folded = [_fold_word(w) for w in words]
-    stems = [stem(language, w) for w in words]
-    return " ".join(folded), " ".join(s for s, f in zip(stems, folded, strict=True) if s != f)
+    stems = [s for w, f in zip(words, folded, strict=True) for s in _stems(language, w) if s != f]
+    return " ".join(folded), " ".join(stems)
 
 
 @lru_cache(maxsize=50_000)
 def _body_tokens(text: str, language: str) -> str:
     """The stems of a text, stopwords left out."""
-    return " ".join([stem(language, w) for w in _words(text) if w not in STOPWORDS])
+    return " ".join([s for w in _words(text) if w not in STOPWORDS for s in _stems(language, w)])
 
 
 @lru_cache(maxsize=10_000)
 def _facet(kind: str, value) -> str:
-    # Hex turns any code (hyphens, accents, hostile input) into one plain token that no query word can hit.
-    return kind + str(value).encode().hex()
+    # Hex turns any code (hyphens, accents, hostile input) into one plain token, and "zz" keeps it apart from the
+    # words people type, so queries need no column filter (which would make FTS5 read every position list).
+    return f"zz{kind}{str(value).encode().hex()}"
 
 
 def _chunks(items: list, size: int = CHUNK):
@@ -240,25 +260,30 @@ class _SQLite:
     # bm25 saturates the weighted frequency of a word, so the title weight must be large for a title hit to beat
     # many body hits. It costs about a microsecond a row: above this many matches, order by rowid (_row_key).
     EXACT_RANK_MAX = 1000
+    MAX_COMPLETIONS = 40
 
     # -- indexing
 
     def reindex(self, ids: list | None) -> None:
         with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM catalogue_procedure_search")
+            # Rebuilding the FTS index from the stored text costs about a fifth of updating it row by row.
+            rebuild = ids is None or len(ids) > max(1000, cursor.fetchone()[0] // 5)
             if ids is None:
                 cursor.execute("DELETE FROM catalogue_procedure_search")
+                cursor.execute("DELETE FROM catalogue_procedure_search_word")
                 cursor.execute(_PROCEDURES)
                 batches, seq = iter(lambda: cursor.fetchmany(CHUNK), []), 0
             else:
                 ids = [_hex(i) for i in ids]
-                self._remove(cursor, ids)
+                self._remove(cursor, ids, from_fts=not rebuild)
                 mask = (1 << _SEQ_BITS) - 1
                 cursor.execute("SELECT coalesce(max(id & %s), 0) FROM catalogue_procedure_search", [mask])
                 seq = cursor.fetchone()[0]
                 batches = (self._fetch(cursor, _PROCEDURES + _SOME, [json.dumps(c)]) for c in _chunks(ids))
             with connection.cursor() as writer:  # a second cursor: the first may still be reading
-                count = self._write(writer, batches, seq, incremental=ids is not None)
-                if ids is None:  # index all the stored text in one pass: cheaper than row by row
+                count = self._write(writer, batches, seq, incremental=not rebuild)
+                if rebuild:
                     writer.execute(
                         "INSERT INTO catalogue_procedure_fts (catalogue_procedure_fts) VALUES ('rebuild')"
                     )
@@ -286,6 +311,10 @@ class _SQLite:
                     f" VALUES {columns}",
                     rows,
                 )
+            words = {(word,) for row in rows for word in row[2].split()}
+            cursor.executemany(
+                "INSERT OR IGNORE INTO catalogue_procedure_search_word (word) VALUES (%s)", words
+            )
         return count
 
     def _rows(self, cursor, batch: list[tuple], institutions: dict, topics: dict, seq: int) -> list[tuple]:
@@ -327,15 +356,15 @@ class _SQLite:
         return (int(generated) << 52) | (min(title_words.count(" ") + 1, 4095) << _SEQ_BITS) | seq
 
     @staticmethod
-    def _remove(cursor, hexes: list[str]) -> None:
-        # An external-content FTS5 table forgets a row when told the values it indexed.
-        cursor.execute(
-            "INSERT INTO catalogue_procedure_fts"
-            " (catalogue_procedure_fts, rowid, procedure_id, title, title_stems, body, facets)"
-            " SELECT 'delete', id, procedure_id, title, title_stems, body, facets"
-            " FROM catalogue_procedure_search WHERE procedure_id IN (SELECT value FROM json_each(%s))",
-            [json.dumps(hexes)],
-        )
+    def _remove(cursor, hexes: list[str], *, from_fts: bool) -> None:
+        if from_fts:  # an external-content FTS5 table forgets a row when told the values it indexed
+            cursor.execute(
+                "INSERT INTO catalogue_procedure_fts"
+                " (catalogue_procedure_fts, rowid, procedure_id, title, title_stems, body, facets)"
+                " SELECT 'delete', id, procedure_id, title, title_stems, body, facets"
+                " FROM catalogue_procedure_search WHERE procedure_id IN (SELECT value FROM json_each(%s))",
+                [json.dumps(hexes)],
+            )
         cursor.execute(
             "DELETE FROM catalogue_procedure_search WHERE procedure_id IN (SELECT value FROM json_each(%s))",
             [json.dumps(hexes)],
@@ -348,37 +377,54 @@ class _SQLite:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
-    def _in_a_title(self, cursor, folded: str) -> bool:
-        sql = "SELECT 1 FROM catalogue_procedure_fts WHERE catalogue_procedure_fts MATCH %s LIMIT 1"
-        return bool(self._fetch(cursor, sql, [f'title : "{folded}"']))
-
-    def _word_expr(self, cursor, word: str, *, title_only: bool, as_typed: bool) -> str:
-        folded = fold(word)
-        exact = sorted({folded} | {stem(language, word) for language in LANGUAGES} - {""})
-        columns = "title title_stems" if title_only else "title title_stems body"
-        expr = f"{{{columns}}} : (" + " OR ".join(f'"{token}"' for token in exact) + ")"
-        if len(folded) > 1 and (as_typed or not self._in_a_title(cursor, folded)):
-            expr += f' OR title : "{folded}"*'
-        return f"({expr})"
-
-    def _match(self, cursor, words: list[str], filters: _Filters, *, title_only=False, as_typed=False) -> str:
-        # Words hold only letters and digits (no quotes, no operators) and facets are hex: nothing to escape.
-        match = " AND ".join(
-            self._word_expr(cursor, w, title_only=title_only, as_typed=as_typed) for w in words
+    def _completions(self, cursor, folded: str) -> list[str] | None:
+        """Title words that start with `folded`, or None when there are too many to list."""
+        sql = (
+            "SELECT word FROM catalogue_procedure_search_word WHERE word >= %s AND word < %s"
+            " ORDER BY word LIMIT %s"
         )
-        if filters:
-            facets = [
-                _facet("i", filters.institution) if filters.institution else None,
-                _facet("l", filters.level) if filters.level is not None else None,
-                _facet("a", filters.audience) if filters.audience else None,
-                _facet("t", filters.topic) if filters.topic else None,
-            ]
-            match = f"({match}) AND facets : (" + " AND ".join(f'"{f}"' for f in facets if f) + ")"
-        return match
+        following = folded[:-1] + chr(ord(folded[-1]) + 1)
+        words = [r[0] for r in self._fetch(cursor, sql, [folded, following, self.MAX_COMPLETIONS + 1])]
+        return words if len(words) <= self.MAX_COMPLETIONS else None
 
-    def _count(self, cursor, match: str) -> int:
-        sql = "SELECT count(*) FROM catalogue_procedure_fts WHERE catalogue_procedure_fts MATCH %s"
-        return self._fetch(cursor, sql, [match])[0][0]
+    def _terms(self, cursor, words: list[str], *, as_typed: bool = False) -> list[list[str]]:
+        """For each word, the exact tokens any of which it matches: its stems in both languages and, for a word
+        that is not a whole title word (probably still being typed; always the last word of a suggestion), the
+        title words it begins. Only when those are too many is it left to an FTS5 prefix query ('pa'*), which
+        merges the lists of every token it covers before returning a row."""
+        terms = []
+        for n, word in enumerate(words):
+            folded = fold(word)
+            tokens = sorted({stem(language, word) for language in LANGUAGES} - {""}) or [folded]
+            if len(folded) > 1:
+                completions = self._completions(cursor, folded)
+                if completions is None:
+                    tokens.append(f'"{folded}"*')
+                elif (as_typed and n == len(words) - 1) or folded not in completions:
+                    tokens += completions
+            terms.append([t if t.endswith("*") else f'"{t}"' for t in dict.fromkeys(tokens)])
+        return terms
+
+    @staticmethod
+    def _match(terms: list[list[str]], filters: _Filters, *, title_only: bool = False) -> str:
+        # Tokens hold only letters and digits (no quotes, no operators) and facets are hex: nothing to escape.
+        # No column filter unless needed: with one, FTS5 reads the position lists of every match.
+        parts = [" OR ".join(tokens) for tokens in terms]
+        parts = [f"{{title title_stems}} : ({p})" if title_only else f"({p})" for p in parts]
+        facets = [
+            _facet("i", filters.institution) if filters.institution else None,
+            _facet("l", filters.level) if filters.level is not None else None,
+            _facet("a", filters.audience) if filters.audience else None,
+            _facet("t", filters.topic) if filters.topic else None,
+        ]
+        return " AND ".join(parts + [f'"{f}"' for f in facets if f])
+
+    def _count(self, cursor, match: str, at_most: int = -1) -> int:
+        sql = (
+            "SELECT count(*) FROM (SELECT 1 FROM catalogue_procedure_fts WHERE catalogue_procedure_fts MATCH %s"
+            " LIMIT %s)"
+        )
+        return self._fetch(cursor, sql, [match, at_most])[0][0]
 
     def _ranked(self, cursor, match: str, limit: int, offset: int) -> list[uuid.UUID]:
         sql = (
@@ -396,7 +442,8 @@ class _SQLite:
 
     def search(self, words, filters, limit, offset) -> SearchPage:
         with connection.cursor() as cursor:
-            match = self._match(cursor, words, filters)
+            terms = self._terms(cursor, words)
+            match = self._match(terms, filters)
             total = self._count(cursor, match)
             if offset >= total or limit == 0:
                 return SearchPage([], total)
@@ -404,7 +451,7 @@ class _SQLite:
                 return SearchPage(_keep_published(self._ranked(cursor, match, limit, offset)), total)
             # Too many matches to rank them all: those with every word in the title first, then the rest, each in
             # rowid order. The first page needs no count of the first group.
-            in_title = self._match(cursor, words, filters, title_only=True)
+            in_title = self._match(terms, filters, title_only=True)
             if offset == 0:
                 ids = self._in_row_order(cursor, in_title, limit, 0)
                 titled = len(ids)  # all of them when fewer than a page
@@ -418,8 +465,8 @@ class _SQLite:
 
     def suggest(self, words, limit) -> list[uuid.UUID]:
         with connection.cursor() as cursor:
-            match = self._match(cursor, words, _Filters(), title_only=True, as_typed=True)
-            if self._count(cursor, match) <= self.EXACT_RANK_MAX:
+            match = self._match(self._terms(cursor, words, as_typed=True), _Filters(), title_only=True)
+            if self._count(cursor, match, at_most=self.EXACT_RANK_MAX + 1) <= self.EXACT_RANK_MAX:
                 return self._ranked(cursor, match, limit, 0)
             return self._in_row_order(cursor, match, limit, 0)
 
@@ -427,15 +474,21 @@ class _SQLite:
 # ---------------------------------------------------------------------------------------------------------------
 # PostgreSQL: tsvector and GIN
 
-_PG_DOCUMENTS = """
-    INSERT INTO catalogue_procedure_search (procedure_id, document)
+_PG_DOCUMENTS = r"""
+    INSERT INTO catalogue_procedure_search (procedure_id, document, institution, level, audiences, topics, rank_key)
     SELECT p.id,
            setweight(to_tsvector('ventanilla_es', p.title_es), 'A')
            || setweight(to_tsvector('ventanilla_en', p.title_en), 'A')
            || setweight(to_tsvector('ventanilla_es',
                         concat_ws(' ', p.description_es, i.name_es, i.acronym, r.names_es, t.names_es)), 'B')
            || setweight(to_tsvector('ventanilla_en',
-                        concat_ws(' ', p.description_en, i.name_en, r.names_en, t.names_en)), 'B')
+                        concat_ws(' ', p.description_en, i.name_en, r.names_en, t.names_en)), 'B'),
+           i.code,
+           p.level,
+           CASE WHEN p.audience = 'both' THEN ARRAY['citizen', 'business', 'both'] ELSE ARRAY[p.audience] END,
+           coalesce(t.codes, '{}'),
+           (p.generated::int::bigint << 52)
+           | (least(cardinality(regexp_split_to_array(btrim(p.title_es), '\s+')), 4095)::bigint << 40)
     FROM catalogue_procedure p
     JOIN catalogue_institution i ON i.id = p.institution_id
     LEFT JOIN LATERAL (
@@ -443,22 +496,12 @@ _PG_DOCUMENTS = """
         FROM catalogue_requirement WHERE procedure_id = p.id
     ) r ON TRUE
     LEFT JOIN LATERAL (
-        SELECT string_agg(tt.name_es, ' ') AS names_es, string_agg(tt.name_en, ' ') AS names_en
+        SELECT string_agg(tt.name_es, ' ') AS names_es, string_agg(tt.name_en, ' ') AS names_en,
+               array_agg(tt.code::text) AS codes
         FROM catalogue_procedure_topics pt JOIN catalogue_topic tt ON tt.id = pt.topic_id
         WHERE pt.procedure_id = p.id
     ) t ON TRUE
     WHERE p.status = %s
-"""
-
-# The filters, each used only when its value is not null.
-_PG_WHERE = """
-    s.document @@ q.query AND p.status = %s
-    AND (%s::text IS NULL OR p.institution_id = (SELECT id FROM catalogue_institution WHERE code = %s))
-    AND (%s::int IS NULL OR p.level = %s)
-    AND (%s::text IS NULL OR p.audience IN (%s, 'both'))
-    AND (%s::text IS NULL OR EXISTS (
-        SELECT 1 FROM catalogue_procedure_topics pt JOIN catalogue_topic t ON t.id = pt.topic_id
-        WHERE pt.procedure_id = p.id AND t.code = %s))
 """
 
 
@@ -466,6 +509,9 @@ class _PostgreSQL:
     # ts_rank weights {D, C, B, A}: a title (A) hit counts ten times a body (B) hit and repeated hits add less
     # and less, so a title match outranks a description-only one.
     WEIGHTS = "{0, 0, 0.1, 1}"
+    EXACT_RANK_MAX = (
+        _SQLite.EXACT_RANK_MAX
+    )  # above, ts_rank for every match costs too much: order by rank_key
 
     def reindex(self, ids: list | None) -> None:
         with connection.cursor() as cursor:
@@ -478,52 +524,79 @@ class _PostgreSQL:
                     "DELETE FROM catalogue_procedure_search WHERE procedure_id = ANY(%s::uuid[])", [ids]
                 )
                 cursor.execute(_PG_DOCUMENTS + " AND p.id = ANY(%s::uuid[])", [PUBLISHED, ids])
+            if ids is None or len(ids) > 1000:  # fresh planner statistics after a bulk load
+                cursor.execute("ANALYZE catalogue_procedure_search")
 
     @staticmethod
-    def _query(words: list[str], filters: _Filters, select: str, tail: str, weights: str = ""):
-        # Each word as a prefix through both configurations (unaccent, then the stemmer), ORed; the words ANDed.
-        # Words hold only letters and digits, so they cannot carry tsquery syntax.
-        tsquery = " && ".join(
-            ["(to_tsquery('ventanilla_es', %s) || to_tsquery('ventanilla_en', %s))"] * len(words)
-        )
-        sql = (
-            f"WITH q AS (SELECT {tsquery} AS query) SELECT {select} FROM catalogue_procedure_search s"
-            f" JOIN catalogue_procedure p ON p.id = s.procedure_id CROSS JOIN q WHERE {_PG_WHERE} {tail}"
-        )
-        f = filters
-        params = [f"'{w}':*{weights}" for w in words for _ in LANGUAGES]
-        params += [
-            PUBLISHED,
-            f.institution,
-            f.institution,
-            f.level,
-            f.level,
-            f.audience,
-            f.audience,
-            f.topic,
-            f.topic,
+    def _select(
+        words: list[str], filters: _Filters, select: str, where: str, tail: str = ""
+    ) -> tuple[str, list]:
+        """A query over the index: q.query matches the words anywhere, q.title in a title (weight A). Each word
+        is a prefix through both configurations (unaccent, then the stemmer), ORed; the words ANDed. Words hold
+        only letters and digits, so they cannot carry tsquery syntax."""
+        word = "(to_tsquery('ventanilla_es', %s) || to_tsquery('ventanilla_en', %s))"
+        tsquery = " && ".join([word] * len(words))
+        params = [f"'{w}':*" for w in words for _ in LANGUAGES] + [
+            f"'{w}':*A" for w in words for _ in LANGUAGES
         ]
+        clauses = [where]
+        for clause, value in [
+            ("s.institution = %s", filters.institution),
+            ("s.level = %s", filters.level),
+            ("%s = ANY(s.audiences)", filters.audience),
+            ("%s = ANY(s.topics)", filters.topic),
+        ]:
+            if value is not None:
+                clauses.append(clause)
+                params.append(value)
+        sql = (
+            f"WITH q AS (SELECT {tsquery} AS query, {tsquery} AS title)"
+            f" SELECT {select} FROM catalogue_procedure_search s CROSS JOIN q WHERE {' AND '.join(clauses)} {tail}"
+        )
         return sql, params
 
+    @staticmethod
+    def _ids(cursor, query: tuple[str, list], *params) -> list[uuid.UUID]:
+        cursor.execute(query[0], query[1] + list(params))
+        return [r[0] for r in cursor.fetchall()]
+
     def search(self, words, filters, limit, offset) -> SearchPage:
-        tail = f"ORDER BY ts_rank('{self.WEIGHTS}', s.document, q.query) DESC, p.title_es, p.code LIMIT %s OFFSET %s"
-        sql, params = self._query(words, filters, "p.id", tail)
+        anywhere, in_title = "s.document @@ q.query", "s.document @@ q.title"
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, limit, offset])
-            ids = [r[0] for r in cursor.fetchall()]
-            if 0 < len(ids) < limit:  # the last page: no need to count
-                return SearchPage(ids, offset + len(ids))
-            sql, params = self._query(words, filters, "count(*)", "")
-            cursor.execute(sql, params)
-            return SearchPage(ids, cursor.fetchone()[0])
+            cursor.execute(*self._select(words, filters, "count(*)", anywhere))
+            total = cursor.fetchone()[0]
+            if offset >= total or limit == 0:
+                return SearchPage([], total)
+            if total <= self.EXACT_RANK_MAX:
+                tail = f"ORDER BY ts_rank('{self.WEIGHTS}', s.document, q.query) DESC, s.rank_key, s.procedure_id"
+                query = self._select(words, filters, "s.procedure_id", anywhere, tail + " LIMIT %s OFFSET %s")
+                return SearchPage(_keep_published(self._ids(cursor, query, limit, offset)), total)
+            # As on SQLite: every word in the title first, then the rest, each in rank_key order (an index).
+            tail = "ORDER BY s.rank_key, s.procedure_id LIMIT %s OFFSET %s"
+            titled_query = self._select(words, filters, "s.procedure_id", in_title, tail)
+            if offset == 0:
+                ids = self._ids(cursor, titled_query, limit, 0)
+                titled = len(ids)
+            else:
+                cursor.execute(*self._select(words, filters, "count(*)", in_title))
+                titled = cursor.fetchone()[0]
+                ids = self._ids(cursor, titled_query, limit, offset) if offset < titled else []
+            if len(ids) < limit:
+                rest = self._select(words, filters, "s.procedure_id", f"{anywhere} AND NOT {in_title}", tail)
+                ids += self._ids(cursor, rest, limit - len(ids), max(0, offset - titled))
+            return SearchPage(_keep_published(ids), total)
 
     def suggest(self, words, limit) -> list[uuid.UUID]:
-        # Weight A only: the words must be in a title.
-        tail = "ORDER BY ts_rank(s.document, q.query) DESC, length(p.title_es), p.code LIMIT %s"
-        sql, params = self._query(words, _Filters(), "p.id", tail, weights="A")
+        in_title = "s.document @@ q.title"
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, limit])
-            return [r[0] for r in cursor.fetchall()]
+            # Counting stops one past EXACT_RANK_MAX: a short word may be the start of half the titles.
+            sql, params = self._select(words, _Filters(), "1", in_title, "LIMIT %s")
+            cursor.execute(f"SELECT count(*) FROM ({sql}) matches", [*params, self.EXACT_RANK_MAX + 1])
+            if cursor.fetchone()[0] <= self.EXACT_RANK_MAX:
+                tail = "ORDER BY ts_rank(s.document, q.title) DESC, s.rank_key, s.procedure_id LIMIT %s"
+            else:
+                tail = "ORDER BY s.rank_key, s.procedure_id LIMIT %s"
+            return self._ids(cursor, self._select(words, _Filters(), "s.procedure_id", in_title, tail), limit)
 
 
 _ENGINES = {"sqlite": _SQLite(), "postgresql": _PostgreSQL()}

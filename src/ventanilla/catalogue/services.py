@@ -210,7 +210,9 @@ def load_reference_data(*, path: Path, actor: Actor) -> dict[str, int]:
         )
     existing = {p.code: p for p in Procedure.objects.all()}
     written = [
-        _write_procedure(doc, status=Procedure.Status.PUBLISHED, existing=existing.get(doc.code), reindex=False).id
+        _write_procedure(
+            doc, status=Procedure.Status.PUBLISHED, existing=existing.get(doc.code), reindex=False
+        ).id
         for file in sorted((path / "procedures").glob("*.yaml"))
         for doc in (ProcedureDoc.model_validate(row) for row in _load_yaml(file))
     ]
