@@ -141,6 +141,7 @@ class Procedure(models.Model):
         indexes = [
             models.Index(fields=["status", "institution"]),
             models.Index(fields=["status", "level"]),
+            models.Index(fields=["status", "title_es", "code"]),  # browsing without a query lists by title
         ]
 
     def __str__(self):

@@ -55,9 +55,6 @@ class _Filters:
     audience: str | None = None
     topic: str | None = None
 
-    def __bool__(self):
-        return any(value is not None for value in (self.institution, self.level, self.audience, self.topic))
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # Public interface
@@ -251,6 +248,11 @@ def _chunks(items: list, size: int = CHUNK):
         yield items[start : start + size]
 
 
+def _quoted(token: str) -> str:
+    # Tokens are letters and digits, but folding can bring in other characters: an FTS5 string, whatever it holds.
+    return '"' + token.replace('"', '""') + '"'
+
+
 def _hex(value) -> str:
     return value.hex if isinstance(value, uuid.UUID) else uuid.UUID(str(value)).hex
 
@@ -261,20 +263,21 @@ class _SQLite:
     # many body hits. It costs about a microsecond a row: above this many matches, order by rowid (_row_key).
     EXACT_RANK_MAX = 1000
     MAX_COMPLETIONS = 40
+    REBUILD_MIN = 1000  # reindex([...]) of more procedures than this (and a fifth of the index) rebuilds it
 
     # -- indexing
 
     def reindex(self, ids: list | None) -> None:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM catalogue_procedure_search")
-            # Rebuilding the FTS index from the stored text costs about a fifth of updating it row by row.
-            rebuild = ids is None or len(ids) > max(1000, cursor.fetchone()[0] // 5)
             if ids is None:
                 cursor.execute("DELETE FROM catalogue_procedure_search")
                 cursor.execute("DELETE FROM catalogue_procedure_search_word")
                 cursor.execute(_PROCEDURES)
-                batches, seq = iter(lambda: cursor.fetchmany(CHUNK), []), 0
+                batches, seq, rebuild = iter(lambda: cursor.fetchmany(CHUNK), []), 0, True
             else:
+                # Rebuilding the FTS index from the stored text costs about a fifth of updating it row by row.
+                cursor.execute("SELECT count(*) FROM catalogue_procedure_search")
+                rebuild = len(ids) > max(self.REBUILD_MIN, cursor.fetchone()[0] // 5)
                 ids = [_hex(i) for i in ids]
                 self._remove(cursor, ids, from_fts=not rebuild)
                 mask = (1 << _SEQ_BITS) - 1
@@ -399,15 +402,15 @@ class _SQLite:
             if len(folded) > 1:
                 completions = self._completions(cursor, folded)
                 if completions is None:
-                    tokens.append(f'"{folded}"*')
+                    tokens.append(f"{_quoted(folded)}*")
                 elif (as_typed and n == len(words) - 1) or folded not in completions:
                     tokens += completions
-            terms.append([t if t.endswith("*") else f'"{t}"' for t in dict.fromkeys(tokens)])
+            terms.append([t if t.endswith("*") else _quoted(t) for t in dict.fromkeys(tokens)])
         return terms
 
     @staticmethod
     def _match(terms: list[list[str]], filters: _Filters, *, title_only: bool = False) -> str:
-        # Tokens hold only letters and digits (no quotes, no operators) and facets are hex: nothing to escape.
+        # Every token is a quoted string (words could be AND, OR, NOT, NEAR); facets are hex.
         # No column filter unless needed: with one, FTS5 reads the position lists of every match.
         parts = [" OR ".join(tokens) for tokens in terms]
         parts = [f"{{title title_stems}} : ({p})" if title_only else f"({p})" for p in parts]
@@ -417,7 +420,7 @@ class _SQLite:
             _facet("a", filters.audience) if filters.audience else None,
             _facet("t", filters.topic) if filters.topic else None,
         ]
-        return " AND ".join(parts + [f'"{f}"' for f in facets if f])
+        return " AND ".join(parts + [_quoted(f) for f in facets if f])
 
     def _count(self, cursor, match: str, at_most: int = -1) -> int:
         sql = (
@@ -561,30 +564,18 @@ class _PostgreSQL:
         return [r[0] for r in cursor.fetchall()]
 
     def search(self, words, filters, limit, offset) -> SearchPage:
-        anywhere, in_title = "s.document @@ q.query", "s.document @@ q.title"
         with connection.cursor() as cursor:
-            cursor.execute(*self._select(words, filters, "count(*)", anywhere))
+            cursor.execute(*self._select(words, filters, "count(*)", "s.document @@ q.query"))
             total = cursor.fetchone()[0]
             if offset >= total or limit == 0:
                 return SearchPage([], total)
             if total <= self.EXACT_RANK_MAX:
-                tail = f"ORDER BY ts_rank('{self.WEIGHTS}', s.document, q.query) DESC, s.rank_key, s.procedure_id"
-                query = self._select(words, filters, "s.procedure_id", anywhere, tail + " LIMIT %s OFFSET %s")
-                return SearchPage(_keep_published(self._ids(cursor, query, limit, offset)), total)
-            # As on SQLite: every word in the title first, then the rest, each in rank_key order (an index).
-            tail = "ORDER BY s.rank_key, s.procedure_id LIMIT %s OFFSET %s"
-            titled_query = self._select(words, filters, "s.procedure_id", in_title, tail)
-            if offset == 0:
-                ids = self._ids(cursor, titled_query, limit, 0)
-                titled = len(ids)
-            else:
-                cursor.execute(*self._select(words, filters, "count(*)", in_title))
-                titled = cursor.fetchone()[0]
-                ids = self._ids(cursor, titled_query, limit, offset) if offset < titled else []
-            if len(ids) < limit:
-                rest = self._select(words, filters, "s.procedure_id", f"{anywhere} AND NOT {in_title}", tail)
-                ids += self._ids(cursor, rest, limit - len(ids), max(0, offset - titled))
-            return SearchPage(_keep_published(ids), total)
+                order = f"ts_rank('{self.WEIGHTS}', s.document, q.query) DESC"
+            else:  # as on SQLite: every word in the title first, then the rest, each by the static rank
+                order = "s.document @@ q.title DESC"
+            tail = f"ORDER BY {order}, s.rank_key, s.procedure_id LIMIT %s OFFSET %s"
+            query = self._select(words, filters, "s.procedure_id", "s.document @@ q.query", tail)
+            return SearchPage(_keep_published(self._ids(cursor, query, limit, offset)), total)
 
     def suggest(self, words, limit) -> list[uuid.UUID]:
         in_title = "s.document @@ q.title"
@@ -594,7 +585,7 @@ class _PostgreSQL:
             cursor.execute(f"SELECT count(*) FROM ({sql}) matches", [*params, self.EXACT_RANK_MAX + 1])
             if cursor.fetchone()[0] <= self.EXACT_RANK_MAX:
                 tail = "ORDER BY ts_rank(s.document, q.title) DESC, s.rank_key, s.procedure_id LIMIT %s"
-            else:
+            else:  # many matches: walking the rank_key index finds the first ones soon
                 tail = "ORDER BY s.rank_key, s.procedure_id LIMIT %s"
             return self._ids(cursor, self._select(words, _Filters(), "s.procedure_id", in_title, tail), limit)
 

@@ -45,13 +45,8 @@ class Command(BaseCommand):
         if not path.is_dir():
             raise CommandError(f"There is no reference data folder at {path}.")
         counts = services.load_reference_data(path=path, actor=Actor.system("ventanilla catalogue"))
-        self.stdout.write(
-            self.style.SUCCESS(
-                "Reference data loaded: {institutions} institutions, {topics} topics, {procedures} procedures.".format(
-                    **counts
-                )
-            )
-        )
+        summary = ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in counts.items())
+        self.stdout.write(self.style.SUCCESS(f"Reference data loaded: {summary}."))
 
     def _generate(self, *, total, seed=2016, **options):
         started = time.perf_counter()
