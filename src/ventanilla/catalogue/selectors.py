@@ -3,8 +3,6 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import Count, Prefetch, Q
 
-from ventanilla.core import audit
-
 from .models import (
     CatalogueRole,
     ChangeLogEntry,
@@ -234,10 +232,6 @@ def plan_years(institution: Institution) -> list[int]:
         ),
         reverse=True,
     )
-
-
-def object_history(procedure: Procedure):
-    return audit.history(object_type="procedure", object_id=str(procedure.id))
 
 
 def open_data_directory() -> Path:

@@ -64,14 +64,6 @@ def issue_api_token(*, user, name: str, actor: Actor) -> str:
     return raw
 
 
-@transaction.atomic
-def revoke_api_token(*, token_id, actor: Actor) -> None:
-    ApiToken.objects.filter(id=token_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    audit.record(
-        actor=actor, action="identity.api_token_revoked", object_type="api_token", object_id=token_id
-    )
-
-
 def user_for_api_token(raw: str):
     """The active user a bearer token belongs to, or None."""
     if not raw.startswith(TOKEN_PREFIX):
