@@ -106,7 +106,7 @@ DATABASES["default"]["TEST"] = (
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "identity.User"
 
-AUTH_PASSWORD_VALIDATORS = [
+AUTH_PASSWORD_VALIDATORS = [  # NIST SP 800-63B: length and known-bad lists, no composition rules
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -135,7 +135,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_MAX_AGE = 3600
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "identity:sign-in"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
@@ -164,3 +164,18 @@ VENTANILLA_COUNTRY = os.environ.get("VENTANILLA_COUNTRY", "PAN")
 VENTANILLA_OPEN_DATA_LICENCE = os.environ.get(
     "VENTANILLA_OPEN_DATA_LICENCE", "https://creativecommons.org/licenses/by/4.0/"
 )
+
+# Failed attempts allowed per 15 minutes before a lockout, per kind of key (see identity/throttling.py).
+VENTANILLA_THROTTLE = {"account": 5, "code": 5, "address": 50}
+
+# Mail: SMTP when VENTANILLA_SMTP_HOST is set; otherwise messages are printed on the console (local demo).
+if os.environ.get("VENTANILLA_SMTP_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["VENTANILLA_SMTP_HOST"]
+    EMAIL_PORT = int(os.environ.get("VENTANILLA_SMTP_PORT", "25"))
+    EMAIL_HOST_USER = os.environ.get("VENTANILLA_SMTP_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("VENTANILLA_SMTP_PASSWORD", "")
+    EMAIL_USE_TLS = env_flag("VENTANILLA_SMTP_STARTTLS")
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("VENTANILLA_MAIL_FROM", "no-reply@ventanilla.invalid")
