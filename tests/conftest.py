@@ -17,6 +17,12 @@ def system_actor():
 
 
 @pytest.fixture
+def run_tasks_immediately(settings):
+    """Background tasks run at once, in the request that queues them (mail lands in mail.outbox)."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture
 def small_catalogue(db):
     """Two institutions, two topics and four procedures (one draft), indexed for search."""
     te = Institution.objects.create(

@@ -2,11 +2,19 @@
 
 import pyotp
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from ventanilla.identity.models import DocumentType, IdentityCheck, TotpDevice, User
 
 PASSWORD = "a long passphrase nobody guesses"
+
+
+@pytest.fixture(autouse=True)
+def english_pages():
+    """Tests read the English pages (reverse() gives /en/… paths); the Spanish ones are checked for complete
+    translations in tests/web/test_translations.py."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

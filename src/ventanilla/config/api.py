@@ -10,6 +10,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from ventanilla.catalogue.api import router as catalogue_router
 from ventanilla.core.validation import describe_django, describe_pydantic
+from ventanilla.identity.oidc.api import router as oidc_router
 
 api = NinjaAPI(
     title="ventanilla API",
@@ -23,6 +24,7 @@ api = NinjaAPI(
     urls_namespace="api-v1",
 )
 api.add_router("/", catalogue_router)
+api.add_router("/", oidc_router)
 
 
 def _error(request, status: int, detail: str, errors: list[dict] | None = None):

@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "ventanilla.identity.middleware.PrincipalMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -107,9 +108,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "identity.User"
 
 AUTH_PASSWORD_VALIDATORS = [  # NIST SP 800-63B: length and known-bad lists, no composition rules
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "ventanilla.identity.passwords.MaximumLengthValidator", "OPTIONS": {"max_length": 128}},
+    {"NAME": "ventanilla.identity.passwords.KnownPasswordValidator"},  # includes Django's common passwords
+    {"NAME": "ventanilla.identity.passwords.PersonalContextValidator"},
+    {"NAME": "ventanilla.identity.passwords.RepetitionValidator"},
+    # Near misses of the person's details ("mariaperes") that containment alone does not catch.
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
 ]
 
 # Background work: Django's tasks API with a database-backed queue, so any number of `ventanilla worker`

@@ -9,10 +9,12 @@ urlpatterns = [
     path("healthz", web_views.healthz, name="healthz"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
+    path("", include("ventanilla.identity.oidc.urls")),
 ]
 urlpatterns += i18n_patterns(
     path("", include("ventanilla.web.urls")),
     path("", include("ventanilla.catalogue.urls")),
+    path("", include("ventanilla.identity.urls")),
     prefix_default_language=False,
 )
 

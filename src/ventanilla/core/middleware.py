@@ -10,10 +10,12 @@ class ApiLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path_info.startswith(API_PREFIX):
-            translation.activate(translation.get_language_from_request(request))
+        if not request.path_info.startswith(API_PREFIX):
+            return self.get_response(request)
+        # override, not activate: the thread goes back to its language afterwards (threads serve many requests)
+        with translation.override(translation.get_language_from_request(request)):
             request.LANGUAGE_CODE = translation.get_language()
-        return self.get_response(request)
+            return self.get_response(request)
 
 
 class SecurityHeadersMiddleware:
