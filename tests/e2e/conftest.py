@@ -11,6 +11,7 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import sync_playwright
 
+from tests.conftest import PASSWORD
 from ventanilla.catalogue import search, selectors, services
 from ventanilla.catalogue.models import CatalogueRole, Office, Procedure
 from ventanilla.catalogue.schemas import ProcedureDoc
@@ -124,11 +125,16 @@ def page_for(live_server):
 
 @pytest.fixture
 def sign_in(live_server):
-    """sign_in(context, user): the context is signed in as the user (the cookie of Client.force_login)."""
+    """sign_in(context, user): the context is signed in as the user (the cookie of Client.force_login); with
+    password=…, through the real sign-in page, so that the identity pages see a complete session."""
 
-    def add_session(context, user):
+    def add_session(context, user, password=None):
         client = Client()
-        client.force_login(user)
+        if password is None:
+            client.force_login(user)
+        else:
+            answer = client.post("/entrar/", {"identifier": user.get_username(), "password": password})
+            assert answer.status_code == 302, "the sign-in page refused the person"
         cookie = client.cookies[settings.SESSION_COOKIE_NAME]
         context.add_cookies(
             [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}]
@@ -188,7 +194,7 @@ def fast_passwords(settings):
 
 
 @pytest.fixture
-def catalogue(transactional_db, small_catalogue, make_user, fast_passwords):
+def catalogue(transactional_db, small_catalogue, make_user, make_citizen, fast_passwords):
     """The small catalogue of tests/conftest.py, plus everything the pages can show: a procedure with steps,
     legal basis, offices and a published change; a pending change; an open report; a simplification plan;
     two pages of search results."""
@@ -287,6 +293,8 @@ def catalogue(transactional_db, small_catalogue, make_user, fast_passwords):
         **small_catalogue,
         "editor": editor,
         "official": official,
+        "citizen": make_citizen(),
+        "citizen_password": PASSWORD,
         "pending_change": pending,
         "report": report,
     }

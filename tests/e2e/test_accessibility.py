@@ -37,6 +37,7 @@ def show_suggestions(page):
 class PageType:
     path: str
     staff: bool = False
+    citizen: bool = False
     status: int = 200
     action: Callable | None = None
 
@@ -72,6 +73,25 @@ PAGES = {
     "staff-propose-change": PageType("/gestion/tramites/TE-CEDULA-RENOVACION/proponer/", staff=True),
     "staff-propose-errors": PageType("/gestion/cambios/nuevo/", staff=True, action=submit_empty),
     "staff-institution-plan-form": PageType("/instituciones/TE/simplificacion/", staff=True),
+    # Identity: signing in and registering, then a signed-in citizen's account
+    "sign-in": PageType("/entrar/"),
+    "sign-in-errors": PageType("/entrar/", action=submit_empty),
+    "register": PageType("/registro/"),
+    "register-errors": PageType("/registro/", action=submit_empty),
+    "reset": PageType("/recuperar-acceso/"),
+    "levels-of-assurance": PageType("/niveles-de-confianza/"),
+    "account": PageType("/cuenta/", citizen=True),
+    "account-sessions": PageType("/cuenta/sesiones/", citizen=True),
+    "account-history": PageType("/cuenta/historial/", citizen=True),
+    "account-consents": PageType("/cuenta/consentimientos/", citizen=True),
+    "account-delegations": PageType("/cuenta/delegaciones/", citizen=True),
+    "delegation-errors": PageType("/cuenta/delegaciones/nueva/", citizen=True, action=submit_empty),
+    "account-businesses": PageType("/cuenta/empresas/", citizen=True),
+    "business-errors": PageType("/cuenta/empresas/nueva/", citizen=True, action=submit_empty),
+    "security": PageType("/cuenta/seguridad/", citizen=True),
+    "authenticator-app": PageType("/cuenta/seguridad/aplicacion/", citizen=True),
+    "authenticator-app-errors": PageType("/cuenta/seguridad/aplicacion/", citizen=True, action=submit_empty),
+    "step-up": PageType("/verificacion-adicional/?level=substantial&next=/cuenta/", citizen=True),
 }
 
 
@@ -79,6 +99,8 @@ def open_page_type(name, language, *, catalogue, context, page_for, sign_in):
     kind = PAGES[name]
     if kind.staff:
         sign_in(context, catalogue["official"])
+    if kind.citizen:
+        sign_in(context, catalogue["citizen"], password=catalogue["citizen_password"])
     path = PREFIX[language] + kind.path.format(
         report=catalogue["report"].reference, change=catalogue["pending_change"].id
     )
@@ -104,7 +126,9 @@ def test_page_has_no_accessibility_violations(name, language, catalogue, context
 # seen; these two checks can.
 
 DESCRIBED_BY = """() => [...document.querySelectorAll("main .form-group")].flatMap(group => {
-  const field = group.querySelector("input:not([type=hidden]), select, textarea");
+  // a group of inputs (choices, a date in three boxes) is described as a whole, on its fieldset
+  const field = group.querySelector("fieldset[aria-describedby]") ||
+    group.querySelector("input:not([type=hidden]), select, textarea");
   if (!field) return [];
   const ids = (field.getAttribute("aria-describedby") || "").split(/\\s+/).filter(Boolean);
   const wanted = [...group.querySelectorAll(".hint, .error-message")].map(el => el.id || "(none)");
@@ -124,6 +148,9 @@ SUMMARY_LINKS = """() => [...document.querySelectorAll(".error-summary a")].map(
 
 ERROR_PAGES = [
     "report-form-errors",
+    "sign-in-errors",
+    "register-errors",
+    "delegation-errors",
     "staff-report-answer-errors",
     "staff-change-request-errors",
     "staff-propose-errors",

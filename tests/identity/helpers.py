@@ -4,9 +4,8 @@ import re
 
 from django.test import Client
 
+from tests.conftest import PASSWORD
 from ventanilla.identity.models import AccountSession
-
-from .conftest import PASSWORD
 
 
 def sign_in(user, *, client: Client | None = None, password: str = PASSWORD, **headers) -> Client:

@@ -11,10 +11,10 @@ from django.core import mail, signing
 from django.test import Client
 from django.utils import timezone
 
+from tests.conftest import PASSWORD
 from ventanilla.core.models import AuditEntry
 from ventanilla.identity.models import AccountSession, DocumentType, FailedAttempt, User
 
-from .conftest import PASSWORD
 from .helpers import link_in, session_of, sign_in
 
 pytestmark = pytest.mark.usefixtures("run_tasks_immediately", "fast_passwords")
@@ -255,7 +255,9 @@ def test_five_failures_lock_the_identifier_with_the_same_message_for_unknown_one
 
     right_password = sign_in_page(client, citizen.username)
     assert right_password.status_code == 200 and "Espere 15 minutos" in error_text(right_password)
-    assert "Espere" not in error_text(sign_in_page(client, "8-777-7777", "wrong")), "other identifiers are free"
+    assert "Espere" not in error_text(sign_in_page(client, "8-777-7777", "wrong")), (
+        "other identifiers are free"
+    )
 
     FailedAttempt.objects.update(at=timezone.now() - timedelta(minutes=16))
     assert sign_in_page(client, citizen.username).status_code == 302, "the lock ends with its window"

@@ -9,12 +9,11 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.conftest import PASSWORD
 from ventanilla.core.models import AuditEntry
 from ventanilla.identity import assurance
 from ventanilla.identity.models import AccountSession, AssistedSession, IdentityCheck, StaffRole
 from ventanilla.identity.selectors import actor_for
-
-from .conftest import PASSWORD
 
 PLACE = "InfoPlaza de Boquete"
 

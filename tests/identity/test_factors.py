@@ -12,11 +12,10 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from tests.conftest import PASSWORD
 from ventanilla.identity import factors
 from ventanilla.identity.models import AccountSession, RecoveryCode, TotpDevice
 from ventanilla.identity.selectors import actor_for
-
-from .conftest import PASSWORD
 
 
 @pytest.fixture(autouse=True)

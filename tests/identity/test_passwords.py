@@ -6,10 +6,9 @@ from django.contrib.auth.password_validation import (
 )
 from django.core.exceptions import ValidationError
 
+from tests.conftest import PASSWORD
 from ventanilla.identity.models import DocumentType, User
 from ventanilla.identity.passwords import KnownPasswordValidator, PersonalContextValidator
-
-from .conftest import PASSWORD
 
 
 @pytest.fixture

@@ -8,11 +8,10 @@ import pyotp
 import pytest
 from django.urls import reverse
 
+from tests.conftest import PASSWORD
 from ventanilla.identity import factors
 from ventanilla.identity.models import AccountSession
 from ventanilla.identity.selectors import actor_for
-
-from .conftest import PASSWORD
 
 NEXT = "/cuenta/sesiones/"
 

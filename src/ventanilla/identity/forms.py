@@ -145,13 +145,23 @@ def _check_new_password(form: forms.Form, field: str, user: User) -> None:
 # --- Registration, sign-in, reset ----------------------------------------------------------------------------
 
 
-def _show_password_rules(form: forms.Form) -> None:
-    """The rules the password validators apply, listed beside the field (identity/_password.html)."""
-    form.password_rules = password_validators_help_texts()
-    form.fields["password"].widget.attrs["aria-describedby"] = "password-rules"
+class ShowsPasswordRules(forms.Form):
+    """A form with a new password: the rules the validators apply are listed beside the field
+    (identity/_password.html), and a screen reader reads them, and any error, with the field."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.password_rules = password_validators_help_texts()
+        self.fields["password"].widget.attrs["aria-describedby"] = "password-rules"
+
+    def full_clean(self):
+        super().full_clean()
+        if self.errors.get("password"):
+            error_id = self["password"].auto_id + "_error"
+            self.fields["password"].widget.attrs["aria-describedby"] = f"password-rules {error_id}"
 
 
-class RegistrationForm(forms.Form):
+class RegistrationForm(ShowsPasswordRules):
     document_type = forms.ChoiceField(
         label=_("Which document do you have?"),
         choices=[
@@ -228,10 +238,6 @@ class RegistrationForm(forms.Form):
         error_messages={"required": _("Create a password.")},
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        _show_password_rules(self)
-
     def clean_birth_date(self):
         birth_date = self.cleaned_data["birth_date"]
         if not date(1900, 1, 1) <= birth_date < timezone.localdate():
@@ -293,7 +299,7 @@ class ResetRequestForm(forms.Form):
     )
 
 
-class NewPasswordForm(forms.Form):
+class NewPasswordForm(ShowsPasswordRules):
     password = PasswordField(
         label=_("New password"),
         autocomplete="new-password",
@@ -303,7 +309,6 @@ class NewPasswordForm(forms.Form):
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        _show_password_rules(self)
 
     def clean(self):
         data = super().clean()

@@ -24,7 +24,7 @@ from django.utils import translation
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from tests.identity.conftest import PASSWORD
+from tests.conftest import PASSWORD
 from ventanilla.core.actor import Actor
 from ventanilla.identity.oidc import services
 
