@@ -1,5 +1,6 @@
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from pydantic import BaseModel, field_validator
 
 from ventanilla.core.identifiers import (
@@ -10,6 +11,13 @@ from ventanilla.core.identifiers import (
     ruc_check_digits,
     validate_country,
 )
+
+
+@pytest.fixture(autouse=True)
+def english_messages():
+    """The messages are checked in English; their Spanish is checked with every other string."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.mark.parametrize(
