@@ -2,6 +2,7 @@
 
 import re
 
+import pyotp
 from django.test import Client
 
 from tests.conftest import PASSWORD
@@ -13,6 +14,15 @@ def sign_in(user, *, client: Client | None = None, password: str = PASSWORD, **h
     client = client or Client(**headers)
     response = client.post("/entrar/", {"identifier": user.username, "password": password})
     assert response.status_code == 302, "the right password signs in"
+    return client
+
+
+def sign_in_with_second_factor(user, *, client: Client | None = None) -> Client:
+    """A browser signed in at level substantial: password, then the code of `make_citizen`'s app."""
+    client = sign_in(user, client=client)
+    code = pyotp.TOTP(user.totp_secret).now()
+    response = client.post("/verificacion-adicional/?level=substantial&next=/", {"code": code})
+    assert response.status_code == 302, "the app's code raises the session"
     return client
 
 

@@ -15,7 +15,7 @@ from tests.conftest import PASSWORD
 from ventanilla.core.models import AuditEntry
 from ventanilla.identity.models import AccountSession, DocumentType, FailedAttempt, User
 
-from .helpers import link_in, session_of, sign_in
+from .helpers import link_in, session_of, sign_in, sign_in_with_second_factor
 
 pytestmark = pytest.mark.usefixtures("run_tasks_immediately", "fast_passwords")
 
@@ -310,10 +310,14 @@ def test_the_admin_signs_in_through_the_same_door(client, make_citizen, system_a
     response = client.get("/admin/login/?next=/admin/")
     assert response.status_code == 302 and response["Location"] == "/entrar/?next=%2Fadmin%2F"
 
-    operator = User.objects.create_user(
-        username="operador", password=PASSWORD, is_staff=True, is_superuser=True
-    )
+    operator = make_citizen(level="substantial")
+    User.objects.filter(pk=operator.pk).update(is_staff=True, is_superuser=True)
     sign_in(operator, client=client)
+    response = client.get("/admin/")
+    assert client.get(response["Location"])["Location"].startswith("/verificacion-adicional/"), (
+        "a password alone does not open the admin: a second factor is asked for"
+    )
+    sign_in_with_second_factor(operator, client=client)
     assert client.get("/admin/").status_code == 200
 
     citizen_client = sign_in(make_citizen())

@@ -19,6 +19,7 @@ from .views import auth as auth_views
 # One door: operators sign in (and out) through the same pages as everyone, with the same throttling and
 # second factors; the admin still requires is_staff.
 admin.site.login = auth_views.admin_sign_in
+admin.site.has_permission = auth_views.admin_has_permission
 admin.site.logout = auth_views.admin_sign_out
 
 

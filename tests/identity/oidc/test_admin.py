@@ -5,19 +5,18 @@ import json
 import pytest
 from django.contrib.messages import get_messages
 
-from ventanilla.identity.models import RelyingParty
+from tests.identity.helpers import sign_in_with_second_factor
+from ventanilla.identity.models import RelyingParty, User
 from ventanilla.identity.oidc import services
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def operator_client(client, make_user):
-    user = make_user()
-    user.is_superuser = True
-    user.save()
-    client.force_login(user)
-    return client
+def operator_client(client, make_citizen):
+    operator = make_citizen(level="substantial")
+    User.objects.filter(pk=operator.pk).update(is_staff=True, is_superuser=True)
+    return sign_in_with_second_factor(operator, client=client)
 
 
 def form(**changes):

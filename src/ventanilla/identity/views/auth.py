@@ -75,10 +75,27 @@ def sign_out(request):
     return render(request, "identity/sign_out.html")
 
 
+def admin_has_permission(request) -> bool:
+    """The admin changes what everyone sees: it needs staff rights and a session that used a second factor."""
+    authentication = authn.current(request)
+    return bool(
+        request.user.is_active
+        and request.user.is_staff
+        and authentication is not None
+        and authn.satisfies(authentication.level, Level.SUBSTANTIAL)
+    )
+
+
 def admin_sign_in(request, extra_context=None):
-    """Django admin's login: the same door as everyone. A signed-in person without staff rights is asked to
-    sign in again (with another account), instead of going round in circles."""
-    query = {"next": request.GET.get("next") or reverse("admin:index")}
+    """Django admin's login: the same door as everyone. Staff signed in with a password only are asked for a
+    second factor (and to set one up if they have none); a signed-in person without staff rights is asked to
+    sign in again with another account, instead of going round in circles."""
+    next_url = request.GET.get("next") or reverse("admin:index")
+    authentication = authn.current(request)
+    if authentication is not None and request.user.is_staff:
+        query = {"next": next_url, "level": Level.SUBSTANTIAL}
+        return redirect(f"{reverse('identity:step-up')}?{urlencode(query)}")
+    query = {"next": next_url}
     if request.user.is_authenticated:
         query["force"] = "1"
     return redirect(f"{reverse('identity:sign-in')}?{urlencode(query)}")

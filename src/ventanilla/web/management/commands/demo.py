@@ -77,7 +77,9 @@ class Command(BaseCommand):
                 )
                 catalogue.grant_role(user=user, role=role, institution=institution, actor=actor)
             token = identity.issue_api_token(user=user, name="demo", actor=actor)
-            self.stdout.write(f"{username:<12} password {PASSWORD}  API token {token}")
+            # The admin asks staff for a second factor.
+            key = self._authenticator_key(user, actor=actor) if role is None else ""
+            self.stdout.write(f"{username:<12} password {PASSWORD}  API token {token}{key}")
 
     def _person(self, number, first, last, *, level, actor, registrar=None):
         person = identity_selectors.user_by_username(number)
@@ -92,12 +94,7 @@ class Command(BaseCommand):
                 password=PASSWORD,
                 actor=actor,
             )
-        if level != "low" and not factors.has_second_factor(person):
-            device = factors.start_totp_enrolment(user=person)
-            secret = factors.secret_for_typing(device).replace(" ", "")
-            factors.confirm_totp_device(
-                user=person, device_id=device.id, name="demo", code=pyotp.TOTP(secret).now(), actor=actor
-            )
+        key = self._authenticator_key(person, actor=actor) if level != "low" else ""
         if level == "high" and person.identity_verified_at is None:
             assurance.record_identity_check(
                 person=person,
@@ -109,12 +106,19 @@ class Command(BaseCommand):
                 notes="Demo",
                 actor=actor,
             )
-        key = ""
-        if factors.has_second_factor(person):
-            device = factors.totp_devices(person).first()
-            key = f"  authenticator key {factors.secret_for_typing(device).replace(' ', '')}"
         self.stdout.write(f"{number:<12} password {PASSWORD}  level {level}{key}")
         return person
+
+    def _authenticator_key(self, user, *, actor) -> str:
+        """An authenticator app for `user` (the same on every run), described by its key."""
+        if not factors.has_second_factor(user):
+            device = factors.start_totp_enrolment(user=user)
+            secret = factors.secret_for_typing(device).replace(" ", "")
+            factors.confirm_totp_device(
+                user=user, device_id=device.id, name="demo", code=pyotp.TOTP(secret).now(), actor=actor
+            )
+        device = factors.totp_devices(user).first()
+        return f"  authenticator key {factors.secret_for_typing(device).replace(' ', '')}"
 
     def _business(self, *, owner, registrar, actor):
         ruc = parse_ruc(BUSINESS_RUC)
