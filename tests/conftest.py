@@ -11,6 +11,7 @@ from django.utils import timezone
 from ventanilla.catalogue import search
 from ventanilla.catalogue.models import CatalogueRole, Fee, Institution, Procedure, Requirement, Topic
 from ventanilla.core.actor import Actor
+from ventanilla.identity import factors
 from ventanilla.identity import services as identity
 from ventanilla.identity.models import DocumentType, IdentityCheck, TotpDevice, User
 
@@ -104,19 +105,32 @@ def small_catalogue(db):
     return {"te": te, "mupa": mupa, "cedula": cedula, "permit": permit}
 
 
+def add_authenticator_app(user) -> None:
+    """A confirmed authenticator app; its base32 secret is kept in `user.totp_secret` for making codes."""
+    user.totp_secret = pyotp.random_base32()
+    TotpDevice.objects.create(
+        user=user,
+        name="phone",
+        encrypted_secret=factors.encrypt_secret(user.totp_secret),
+        confirmed_at=timezone.now(),
+    )
+
+
 @pytest.fixture
 def make_user(db, system_actor):
     counter = {"n": 0}
 
     def make(*, role=None, institution=None, staff=True):
+        """An official, with an authenticator app (officials' pages need a second factor)."""
         counter["n"] += 1
         user = identity.create_user(
             username=f"user{counter['n']}",
             email=f"user{counter['n']}@example.org",
-            password="correct horse battery staple",
+            password=PASSWORD,
             is_staff=staff,
             actor=system_actor,
         )
+        add_authenticator_app(user)
         if role:
             CatalogueRole.objects.create(user=user, role=role, institution=institution)
         return user
@@ -142,8 +156,6 @@ def make_citizen(db):
     counter = {"n": 0}
 
     def make(*, level="low", email=None, password=PASSWORD, language="es"):
-        from ventanilla.identity import factors
-
         counter["n"] += 1
         number = f"8-{700 + counter['n']}-{1000 + counter['n']}"
         user = User.objects.create_user(
@@ -160,13 +172,7 @@ def make_citizen(db):
         )
         user.totp_secret = None
         if level in ("substantial", "high"):
-            user.totp_secret = pyotp.random_base32()
-            TotpDevice.objects.create(
-                user=user,
-                name="phone",
-                encrypted_secret=factors.encrypt_secret(user.totp_secret),
-                confirmed_at=timezone.now(),
-            )
+            add_authenticator_app(user)
         if level == "high":
             official = User.objects.create_user(username=f"official{counter['n']}", password=password)
             IdentityCheck.objects.create(

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from tests.identity.helpers import sign_in_with_second_factor
 from ventanilla.catalogue.models import CatalogueRole, UnlistedDocumentReport
 
 pytestmark = pytest.mark.django_db
@@ -127,12 +128,12 @@ def test_an_institution_answers_its_reports_and_the_count_is_public(client, make
     reference = UnlistedDocumentReport.objects.get().reference
 
     outsider = make_user(role=CatalogueRole.Role.INSTITUTION_EDITOR, institution=small_catalogue["mupa"])
-    client.force_login(outsider)
+    sign_in_with_second_factor(outsider, client=client)
     assert client.get(f"/gestion/reportes/{reference}/").status_code == 404
     assert reference not in client.get("/gestion/reportes/").content.decode()
 
     official = make_user(role=CatalogueRole.Role.INSTITUTION_EDITOR, institution=small_catalogue["te"])
-    client.force_login(official)
+    sign_in_with_second_factor(official, client=client)
     assert reference in client.get("/gestion/reportes/").content.decode()
     response = client.post(
         f"/gestion/reportes/{reference}/", {"answer": "The office was instructed not to ask for it again."}

@@ -12,6 +12,7 @@ from django.test import Client
 from playwright.sync_api import sync_playwright
 
 from tests.conftest import PASSWORD
+from tests.identity.helpers import sign_in_with_second_factor
 from ventanilla.catalogue import search, selectors, services
 from ventanilla.catalogue.models import CatalogueRole, Office, Procedure
 from ventanilla.catalogue.schemas import ProcedureDoc
@@ -125,13 +126,13 @@ def page_for(live_server):
 
 @pytest.fixture
 def sign_in(live_server):
-    """sign_in(context, user): the context is signed in as the user (the cookie of Client.force_login); with
-    password=…, through the real sign-in page, so that the identity pages see a complete session."""
+    """sign_in(context, user): the context is signed in as the user through the real sign-in page (the same
+    session as a browser's), with the second factor when the user has an authenticator app (officials)."""
 
-    def add_session(context, user, password=None):
+    def add_session(context, user, password=PASSWORD):
         client = Client()
-        if password is None:
-            client.force_login(user)
+        if getattr(user, "totp_secret", None):
+            sign_in_with_second_factor(user, client=client)
         else:
             answer = client.post("/entrar/", {"identifier": user.get_username(), "password": password})
             assert answer.status_code == 302, "the sign-in page refused the person"
@@ -189,7 +190,7 @@ def scan():
 
 @pytest.fixture
 def fast_passwords(settings):
-    """Signing staff in takes a session cookie, not a password: hash test passwords cheaply."""
+    """People sign in through the real page in these tests: hash their passwords cheaply."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
@@ -294,7 +295,6 @@ def catalogue(transactional_db, small_catalogue, make_user, make_citizen, fast_p
         "editor": editor,
         "official": official,
         "citizen": make_citizen(),
-        "citizen_password": PASSWORD,
         "pending_change": pending,
         "report": report,
     }

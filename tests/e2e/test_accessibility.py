@@ -100,12 +100,12 @@ def open_page_type(name, language, *, catalogue, context, page_for, sign_in):
     if kind.staff:
         sign_in(context, catalogue["official"])
     if kind.citizen:
-        sign_in(context, catalogue["citizen"], password=catalogue["citizen_password"])
+        sign_in(context, catalogue["citizen"])
     path = PREFIX[language] + kind.path.format(
         report=catalogue["report"].reference, change=catalogue["pending_change"].id
     )
     page = page_for(context, path, expect_status=kind.status)
-    assert "/admin/login/" not in page.url, "the official was not signed in"
+    assert "/entrar/" not in page.url, "the official was not signed in"
     if kind.action:
         kind.action(page)
     return page, path

@@ -2,7 +2,6 @@ import uuid
 
 import yaml
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 from pydantic import ValidationError as PydanticValidationError
 
 from ventanilla.core.validation import describe_django, describe_pydantic
+from ventanilla.identity import authn
 from ventanilla.identity.selectors import actor_for
 
 from . import search, selectors, services
@@ -235,10 +235,13 @@ def open_data(request):
 
 
 # ------------------------------------------------------------------------------------------------------------
-# For officials: answer reports, propose and review changes
+# For officials: answer reports, propose and review changes. What citizens are told depends on these pages, so
+# they need a session that used a second factor.
+
+official_session = authn.required(authn.Level.SUBSTANTIAL)
 
 
-@login_required
+@official_session
 def report_inbox(request):
     institutions = selectors.institutions_answerable_by(request.user)
     if not institutions:
@@ -257,7 +260,7 @@ def report_inbox(request):
     )
 
 
-@login_required
+@official_session
 @require_http_methods(["GET", "POST"])
 def report_answer(request, reference):
     institutions = selectors.institutions_answerable_by(request.user)
@@ -277,7 +280,7 @@ def report_answer(request, reference):
     return render(request, "catalogue/report_answer.html", {"report": report, "form": form})
 
 
-@login_required
+@official_session
 def change_request_list(request):
     reviewer = selectors.can_review(request.user)
     institutions = selectors.institutions_answerable_by(request.user)
@@ -296,7 +299,7 @@ def change_request_list(request):
     )
 
 
-@login_required
+@official_session
 @require_http_methods(["GET", "POST"])
 def change_request_review(request, change_id):
     change = selectors.change_requests().filter(id=change_id).first()
@@ -326,7 +329,7 @@ def change_request_review(request, change_id):
     )
 
 
-@login_required
+@official_session
 @require_http_methods(["GET", "POST"])
 def propose_change(request, code=None):
     procedure = selectors.procedure_detail(code, include_unpublished=True) if code else None

@@ -7,12 +7,18 @@ and carried unchanged into OpenID Connect tokens.
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import wraps
 from importlib import import_module
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import login, logout
+from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 
 from ventanilla.core import audit, events
 
@@ -170,6 +176,30 @@ def current(request) -> Authentication | None:
             authentication = Authentication(user=session.user, session=session)
     request._ventanilla_authentication = authentication
     return authentication
+
+
+def step_up_url(*, next_url: str, level: str) -> str:
+    return reverse("identity:step-up") + "?" + urlencode({"next": next_url, "level": level})
+
+
+def required(level: str = Level.LOW):
+    """For pages of any app that need a signed-in session at `level`: sign in first, then step up, then back.
+    The view finds the session in request.authentication."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            authentication = current(request)
+            if authentication is None:
+                return redirect_to_login(request.get_full_path())
+            if not satisfies(authentication.level, level):
+                return redirect(step_up_url(next_url=request.get_full_path(), level=level))
+            request.authentication = authentication
+            return view(request, *args, **kwargs)
+
+        return never_cache(wrapper)
+
+    return decorate
 
 
 def end(request) -> None:

@@ -34,32 +34,13 @@ AUTHENTICATION_CHALLENGE = "identity_webauthn_authentication"
 # --- Shared by the factor and official pages -----------------------------------------------------------------
 
 
-def step_up_url(*, next_url: str, level: str = Level.SUBSTANTIAL) -> str:
-    return reverse("identity:step-up") + "?" + urlencode({"next": next_url, "level": level})
-
-
-def needs_level(level: str):
-    """The page needs the session at `level` (step-up first, then back here)."""
-
-    def decorate(view):
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if not authn.satisfies(request.authentication.level, level):
-                return redirect(step_up_url(next_url=request.get_full_path(), level=level))
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorate
-
-
 def _factor_gate(request):
     """A redirect to step-up if the person has a second factor but this session has not used one."""
     authentication = request.authentication
     if factors.has_second_factor(authentication.user) and not authn.satisfies(
         authentication.level, Level.SUBSTANTIAL
     ):
-        return redirect(step_up_url(next_url=request.get_full_path()))
+        return redirect(authn.step_up_url(next_url=request.get_full_path(), level=Level.SUBSTANTIAL))
     return None
 
 
@@ -341,7 +322,7 @@ def _after_step_up(request, *, method: str) -> str:
     session = authn.add_factor(request, method=method)
     if authn.satisfies(session.level, level):
         return next_url
-    return step_up_url(next_url=next_url, level=level)
+    return authn.step_up_url(next_url=next_url, level=level)
 
 
 def _step_up_page(request):

@@ -10,12 +10,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import assurance
+from .. import assurance, authn
 from ..forms import AssistForm, DocumentLookupForm, IdentityCheckForm
 from ..models import IdentityCheck, Level, User
 from ..selectors import actor_for_request
 from . import signed_in
-from .factors import needs_level
 
 
 def registrar_required(view):
@@ -62,7 +61,7 @@ def home(request):
 
 
 @registrar_required
-@needs_level(Level.SUBSTANTIAL)
+@authn.required(Level.SUBSTANTIAL)
 @require_http_methods(["GET", "POST"])
 def identity_check(request):
     """Find the person by the document they show. POST, so the number stays out of addresses and logs."""
@@ -82,7 +81,7 @@ def identity_check(request):
 
 
 @registrar_required
-@needs_level(Level.SUBSTANTIAL)
+@authn.required(Level.SUBSTANTIAL)
 @require_http_methods(["GET", "POST"])
 def identity_check_record(request, person_id):
     person = User.objects.filter(public_id=person_id, is_active=True).first()
@@ -126,7 +125,7 @@ def identity_check_done(request, check_id):
 
 
 @registrar_required
-@needs_level(Level.SUBSTANTIAL)
+@authn.required(Level.SUBSTANTIAL)
 @require_http_methods(["GET", "POST"])
 def assist(request):
     official, session = request.authentication.user, request.authentication.session
