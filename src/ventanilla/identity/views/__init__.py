@@ -4,13 +4,10 @@ with profile, sessions, history and consents (account), acting for others (actin
 they share."""
 
 import math
-from functools import wraps
 
-from django.contrib.auth.views import redirect_to_login
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import ngettext
-from django.views.decorators.cache import never_cache
 
 from .. import authn
 
@@ -40,15 +37,5 @@ def wait_message(seconds: int) -> str:
     ) % {"minutes": minutes}
 
 
-def signed_in(view):
-    """Pages of the account: only for a signed-in session (else to the sign-in page, then back here)."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        authentication = authn.current(request)
-        if authentication is None:
-            return redirect_to_login(request.get_full_path())
-        request.authentication = authentication
-        return view(request, *args, **kwargs)
-
-    return never_cache(wrapper)
+# Pages of the account: only for a signed-in session (else to the sign-in page, then back here).
+signed_in = authn.required()
