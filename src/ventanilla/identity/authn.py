@@ -78,7 +78,7 @@ class Authentication:
         return str(self.session.id)
 
 
-def _client_address(request) -> str | None:
+def client_address(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
@@ -102,7 +102,7 @@ def start(request, user: User, *, method: str, service=None) -> AccountSession:
         level=level_reached(user, [method]),
         amr=[method],
         auth_time=now,
-        ip_address=_client_address(request),
+        ip_address=client_address(request),
         user_agent=request.headers.get("User-Agent", "")[:300],
     )
     request.session[SESSION_KEY] = str(session.id)
@@ -144,7 +144,7 @@ def add_factor(request, *, method: str) -> AccountSession:
         session=session,
         level=session.level,
         method="+".join(session.amr),
-        ip_address=_client_address(request),
+        ip_address=client_address(request),
     )
     audit.record(
         actor=_actor(request, authentication.user),

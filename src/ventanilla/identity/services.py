@@ -38,7 +38,9 @@ from .models import (
 TOKEN_PREFIX = "vnt_"  # noqa: S105 (a public prefix, not a secret)
 
 
-def _hash(raw: str) -> str:
+def token_hash(raw: str) -> str:
+    """Bearer secrets (API tokens, OAuth tokens) are stored only as this digest: they are long and random, so a
+    fast hash is enough and keeps every authenticated request cheap."""
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -111,7 +113,7 @@ def create_person(
 def issue_api_token(*, user, name: str, actor: Actor) -> str:
     """Returns the token once; only its hash is kept."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(user=user, name=name, prefix=raw[:8], token_hash=_hash(raw))
+    token = ApiToken.objects.create(user=user, name=name, prefix=raw[:8], token_hash=token_hash(raw))
     audit.record(
         actor=actor,
         action="identity.api_token_issued",
@@ -128,7 +130,7 @@ def user_for_api_token(raw: str):
         return None
     token = (
         ApiToken.objects.select_related("user")
-        .filter(token_hash=_hash(raw), revoked_at__isnull=True, user__is_active=True)
+        .filter(token_hash=token_hash(raw), revoked_at__isnull=True, user__is_active=True)
         .first()
     )
     if token is None:

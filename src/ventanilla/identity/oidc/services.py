@@ -1,7 +1,6 @@
 """Every write of the OpenID Connect provider: relying parties, consents, authorization codes, tokens,
 client assertions, sign-ins to services and what a session's end does to its tokens."""
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -31,6 +30,7 @@ from ..models import (
     UsedAssertion,
     User,
 )
+from ..services import token_hash
 from .authorization import AskConsent, Grant
 from .claims import CLAIMS, OFFLINE_ACCESS, SCOPES
 
@@ -44,10 +44,6 @@ LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 DEMO_CLIENT_ID = "demo-rp"
 DEMO_CLIENT_SECRET = "demo-rp-secret-for-local-tries-only"  # noqa: S105 (documented in the README, local only)
 DEMO_REDIRECT_URIS = ["http://127.0.0.1:9000/callback", "http://localhost:9000/callback"]
-
-
-def token_hash(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 # --- Relying parties ---------------------------------------------------------------------------------------

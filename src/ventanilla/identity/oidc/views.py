@@ -130,7 +130,7 @@ def _evaluate(request, authentication):
 
 def _issue(request, grant, decision: Grant):
     grant.request.issuance = Issuance(
-        grant=decision, actor=actor_for_request(request), ip_address=request.META.get("REMOTE_ADDR") or None
+        grant=decision, actor=actor_for_request(request), ip_address=authn.client_address(request)
     )
     return server.create_authorization_response(
         request=grant.request, grant_user=decision.authentication.user, grant=grant

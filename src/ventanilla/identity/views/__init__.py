@@ -14,10 +14,6 @@ from .. import authn
 SENT_TO = "identity.sent_to"  # the address a confirmation page names, kept in the session across the redirect
 
 
-def client_address(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
 def safe_next(request, default: str = "identity:account") -> str:
     """Where to go after signing in: a local address given as ?next= (or in the form), else the account."""
     candidate = request.POST.get("next") or request.GET.get("next") or ""

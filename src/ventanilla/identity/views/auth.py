@@ -10,9 +10,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from .. import authn, factors, selectors, services
+from ..authn import client_address
 from ..forms import NewPasswordForm, RegistrationForm, ResetRequestForm, SignInForm, canonical_cedula
 from ..models import Level
-from . import SENT_TO, client_address, safe_next, wait_message
+from . import SENT_TO, safe_next, wait_message
 
 # --- Sign in, sign out -------------------------------------------------------------------------------------
 
