@@ -1,6 +1,5 @@
 """Every write to the catalogue. Keyword-only, one transaction each; each records an audit entry and emits events."""
 
-import secrets
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from ventanilla.core import audit, events
 from ventanilla.core.actor import Actor
+from ventanilla.core.references import new_reference
 
 from . import search, selectors
 from .models import (
@@ -402,11 +402,6 @@ def review_change(*, change_id, user, actor: Actor, approve: bool, note: str = "
 # "I was asked for a document that is not listed"
 
 
-def _new_reference() -> str:
-    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    return "RD-" + "".join(secrets.choice(alphabet) for _ in range(8))
-
-
 def report_unlisted_document(
     *,
     procedure: Procedure,
@@ -435,7 +430,7 @@ def report_unlisted_document(
     try:
         with transaction.atomic():
             report = UnlistedDocumentReport.objects.create(
-                reference=_new_reference(),
+                reference=new_reference("RD"),
                 procedure=procedure,
                 institution=procedure.institution,
                 office=office,

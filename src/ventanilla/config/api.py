@@ -8,6 +8,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from ventanilla.cases.api import router as cases_router
 from ventanilla.catalogue.api import router as catalogue_router
 from ventanilla.core.validation import describe_django, describe_pydantic
 from ventanilla.identity.oidc.api import router as oidc_router
@@ -25,6 +26,7 @@ api = NinjaAPI(
 )
 api.add_router("/", catalogue_router)
 api.add_router("/", oidc_router)
+api.add_router("/", cases_router)
 
 
 def _error(request, status: int, detail: str, errors: list[dict] | None = None):

@@ -52,6 +52,9 @@ INSTALLED_APPS = [
     "ventanilla.identity",
     "ventanilla.web",
     "ventanilla.catalogue",
+    "ventanilla.forms",
+    "ventanilla.workflow",
+    "ventanilla.cases",
 ]
 
 MIDDLEWARE = [

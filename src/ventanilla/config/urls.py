@@ -15,6 +15,7 @@ urlpatterns += i18n_patterns(
     path("", include("ventanilla.web.urls")),
     path("", include("ventanilla.catalogue.urls")),
     path("", include("ventanilla.identity.urls")),
+    path("", include("ventanilla.cases.urls")),
     prefix_default_language=False,
 )
 

@@ -5,3 +5,6 @@ class CoreConfig(AppConfig):
     name = "ventanilla.core"
     label = "core"
     verbose_name = "Core"
+
+    def ready(self):
+        from . import tasks  # noqa: F401  (registers the periodic tasks)

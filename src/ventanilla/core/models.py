@@ -88,3 +88,35 @@ class EventDelivery(models.Model):
 
     def __str__(self):
         return f"{self.event} → {self.subscriber}: {self.status}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a request sent with an Idempotency-Key, replayed to every retry of it."""
+
+    owner = models.CharField(max_length=100, help_text="Who sent the request, e.g. user:<public_id>.")
+    scope = models.CharField(max_length=100, help_text="What the request did, e.g. cases.submit.")
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    status = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "scope", "key"], name="one_answer_per_idempotency_key")
+        ]
+
+    def __str__(self):
+        return f"{self.scope} {self.key}"
+
+
+class PeriodicRun(models.Model):
+    """When a periodic task is next due. Workers claim a run with one conditional UPDATE, so however many
+    workers run, each period's task is queued once."""
+
+    name = models.CharField(max_length=200, primary_key=True)
+    next_run_at = models.DateTimeField()
+    last_run_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.name} @ {self.next_run_at}"

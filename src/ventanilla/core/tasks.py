@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
+from . import idempotency, schedule
 from .events import handler_named
 from .models import EventDelivery
 
@@ -42,3 +43,10 @@ def deliver_event(*, delivery_id: str) -> str:
         delivery.delivered_at = timezone.now()
         delivery.save(update_fields=["attempts", "status", "delivered_at"])
         return "delivered"
+
+
+@schedule.every(timedelta(hours=1))
+@task()
+def purge_idempotency_records() -> int:
+    """Answers to Idempotency-Keys are replayed for a day, then forgotten."""
+    return idempotency.purge_expired()

@@ -23,7 +23,7 @@ from ventanilla.core.identifiers import InvalidIdentifier, normalize_passport, p
 
 from .models import AccountSession, AssistedSession, DocumentType, IdentityCheck, StaffRole, User
 
-ASSISTED_CHANNELS = ("office", "infoplaza")
+ASSISTED_CHANNELS = ("office", "infoplaza", "phone311")  # phone311: a 311 agent, the citizen on the line
 
 
 def canonical_document_number(document_type: str, number: str) -> str:
@@ -189,7 +189,9 @@ def start_assisted_session(
     if citizen.pk == official.pk:
         raise ValidationError(_("You cannot assist yourself."))
     if channel not in ASSISTED_CHANNELS:
-        raise ValidationError({"channel": _("Choose where the citizen is: an office or an InfoPlaza.")})
+        raise ValidationError(
+            {"channel": _("Choose where the citizen is: at an office, at an InfoPlaza or on a 311 call.")}
+        )
     for stale in AssistedSession.objects.select_related("citizen", "official").filter(
         official=official, ended_at__isnull=True
     ):

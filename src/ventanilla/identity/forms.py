@@ -610,7 +610,11 @@ class IdentityCheckForm(forms.Form):
 class AssistForm(DocumentLookupForm):
     channel = forms.ChoiceField(
         label=_("Where is the citizen?"),
-        choices=[("office", _("At an office")), ("infoplaza", _("At an InfoPlaza"))],
+        choices=[
+            ("office", _("At an office")),
+            ("infoplaza", _("At an InfoPlaza")),
+            ("phone311", _("On the phone, calling 311")),
+        ],
         widget=forms.RadioSelect,
         error_messages={"required": _("Choose where the citizen is.")},
     )

@@ -30,8 +30,9 @@ def registrar_required(view):
 def _agreement_text(official: User) -> str:
     """What the official reads to the citizen before acting for them; recorded with the assisted session."""
     return _(
-        "I, %(official)s, will use your account for you, here and now, while you are with me. Everything I do "
-        "is recorded in your account's history as done by me for you. You can ask me to stop at any moment."
+        "I, %(official)s, will use your account for you, here and now, while you are with me (in person or "
+        "on the phone). Everything I do is recorded in your account's history as done by me for you. You can "
+        "ask me to stop at any moment."
     ) % {"official": official.get_full_name() or official.get_username()}
 
 

@@ -4,7 +4,7 @@ import sys
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
@@ -36,6 +36,11 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=0)
             self.stdout.write("Database ready.")
             call_command("catalogue", "bootstrap", total=settings.VENTANILLA_CATALOGUE_SIZE)
+            try:
+                call_command("services", "load-reference")
+            except CommandError as error:
+                # A reference service the catalogue no longer fits must not keep the platform down.
+                self.stderr.write(f"Reference services not loaded: {error}")
         worker = None
         if not no_worker:
             worker = subprocess.Popen([sys.executable, "-m", "ventanilla.cli", "worker", "--verbosity", "0"])

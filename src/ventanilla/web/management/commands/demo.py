@@ -1,11 +1,15 @@
-"""`ventanilla demo`: the demo accounts and the demo relying party the README documents (local installations only)."""
+"""`ventanilla demo`: the demo accounts and the demo relying party the README documents (local installations only),
+and, once the reference online services are published, their officials and a few cases at different stages."""
 
 from datetime import date, timedelta
 
 import pyotp
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from ventanilla.cases import selectors as case_selectors
+from ventanilla.cases import services as cases
 from ventanilla.catalogue import selectors as catalogue_selectors
 from ventanilla.catalogue import services as catalogue
 from ventanilla.catalogue.models import CatalogueRole
@@ -33,6 +37,108 @@ REGISTRAR = ("8-100-110", "Rosa", "Quintero")
 INFOPLAZA = "InfoPlaza Biblioteca Nacional (demo)"
 BUSINESS_RUC = "155700001-2-2020"  # fictitious
 BUSINESS_NAME = "Ferretería La Demostración, S.A."
+# Officials of the reference services' institutions: (username, first name, institution, workflow roles). Each
+# gets only the roles the institution's service uses.
+OFFICIALS = [
+    ("tramites.mupa", "Tomás", "MUN-PANAMA", ["clerk"]),
+    ("tecnico.mupa", "Tania", "MUN-PANAMA", ["reviewer", "approver"]),
+    ("supervisor.mupa", "Sergio", "MUN-PANAMA", ["supervisor"]),
+    ("tramites.mici", "Marta", "MICI", ["clerk"]),
+    ("supervisor.mici", "Mario", "MICI", ["supervisor"]),
+    ("tramites.dgi", "Diego", "DGI", ["clerk"]),
+    ("supervisor.dgi", "Daniela", "DGI", ["supervisor"]),
+    ("tramites.mitradel", "Laura", "MITRADEL", ["clerk"]),
+    ("analista.mitradel", "Luis", "MITRADEL", ["reviewer", "approver"]),
+    ("supervisor.mitradel", "Lidia", "MITRADEL", ["supervisor"]),
+    ("tramites.te", "Teresa", "TE", ["clerk"]),
+    ("archivo.te", "Tobías", "TE", ["reviewer"]),
+    ("supervisor.te", "Tatiana", "TE", ["supervisor"]),
+]
+REFERENCE_SERVICES = [
+    "MUN-PANAMA-PERMISO-CONSTRUCCION",
+    "MICI-AVISO-OPERACION",
+    "DGI-PAZ-Y-SALVO",
+    "MITRADEL-PERMISO-TRABAJO-EXTRANJERO",
+    "TE-CERT-NACIMIENTO",
+]
+# The smallest PDF a browser opens: the demo's evidence files.
+DEMO_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+CALIDONIA = {"province": "8", "district": "8-4", "corregimiento": "8-4-4"}
+BETANIA = {"province": "8", "district": "8-4", "corregimiento": "8-4-6"}
+
+
+def demo_answers(*, ruc: dict) -> dict:
+    """The answers of the demo cases, by start key (dates relative to today, so they stay valid)."""
+    today = date.today()
+    return {
+        "demo-birth-certificate-draft": {"relationship": "child"},
+        "demo-building-permit": {
+            "applicant_name": "Bruno Castillo",
+            "applicant_phone": "+50761000102",
+            "owner_kind": "self",
+            "property_number": "30412",
+            "site_address": {**BETANIA, "line": "Calle 71 San Francisco, lote 12"},
+            "plans_registration": "DOC-2025-4471",
+            "works_kind": "extension",
+            "use": "housing",
+            "description": "Ampliación de la vivienda: una segunda planta con dos recámaras y un baño.",
+            "built_area": 85,
+            "declared_cost": {"amount": "42000.00", "currency": "USD"},
+            "start_date": (today + timedelta(days=45)).isoformat(),
+            "duration_months": 8,
+            "professionals": [
+                {"name": "Ingrid Moreno", "role": "architect", "licence_number": "2009-001-117"},
+                {"name": "Constructora Ejemplo, S.A.", "role": "builder", "licence_number": "C-1450"},
+            ],
+        },
+        "demo-tax-clearance": {
+            "taxpayer_kind": "person",
+            "taxpayer_cedula": "8-100-101",
+            "contact_email": "ana@demo.invalid",
+            "purpose": "bank",
+        },
+        "demo-notice-of-operation": {
+            "business_name": BUSINESS_NAME,
+            "business_ruc": ruc,
+            "holder_kind": "company",
+            "representative_cedula": "8-100-103",
+            "has_trade_name": True,
+            "trade_name": "Ferretería La Demo",
+            "activity_kind": "commercial",
+            "activity_description": "Venta al por menor de herramientas y materiales de construcción.",
+            "sells_alcohol": False,
+            "premises_address": {**CALIDONIA, "line": "Avenida Justo Arosemena, local 4"},
+            "invested_capital": {"amount": "25000.00", "currency": "USD"},
+            "employees": 6,
+            "start_date": today.isoformat(),
+            "sworn_statement": True,
+        },
+        "demo-work-permit": {
+            "employer_name": BUSINESS_NAME,
+            "employer_ruc": ruc,
+            "panamanian_staff": 18,
+            "foreign_staff": 1,
+            "worker_name": "Julián Restrepo Gómez",
+            "nationality": "Colombiana",
+            "passport_number": "AX1234567",
+            "worker_birth_date": "1988-04-12",
+            "residence_number": "E-8-123456",
+            "category": "general",
+            "had_previous_permits": False,
+            "position": "Jefe de bodega",
+            "duties": "Organiza el inventario, recibe la mercancía y dirige al personal de bodega.",
+            "monthly_salary": {"amount": "1400.00", "currency": "USD"},
+            "contract_start": (today + timedelta(days=20)).isoformat(),
+            "contract_term": "fixed",
+            "contract_months": 12,
+            "lawyer_name": "Carmen Díaz",
+            "lawyer_licence": "12345",
+            "lawyer_phone": "+50762000103",
+        },
+    }
 
 
 class Command(BaseCommand):
@@ -51,8 +157,12 @@ class Command(BaseCommand):
                 level: self._person(number, first, last, level=level, actor=actor, registrar=registrar)
                 for number, first, last, level in CITIZENS
             }
-            self._business(owner=people["high"], registrar=registrar, actor=actor)
+            business = self._business(owner=people["high"], registrar=registrar, actor=actor)
             service = oidc.ensure_demo_service(actor=actor)
+            published = {code: case_selectors.published_version(code) for code in REFERENCE_SERVICES}
+            published = {code: version for code, version in published.items() if version is not None}
+            officials = self._officials(published, actor=actor)
+            self._cases(published, officials, people=people, business=business, actor=actor)
         self.stdout.write(
             f"\nDemo relying party: client_id {service.client_id}, client_secret {oidc.DEMO_CLIENT_SECRET}, "
             f"redirect URIs {', '.join(service.redirect_uris)}"
@@ -132,3 +242,124 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{BUSINESS_NAME} (RUC {ruc.canonical} DV {ruc.dv}): represented by {owner.username}"
         )
+        return representation.business
+
+    # --- The reference online services: officials and cases ------------------------------------------------
+
+    def _officials(self, published: dict, *, actor) -> dict:
+        """The officials of the institutions whose reference service is published, by username."""
+        institutions = {version.service.procedure.institution.code for version in published.values()}
+        missing = [code for code in REFERENCE_SERVICES if code not in published]
+        if missing:
+            self.stdout.write(
+                f"\nNot published yet, so left out of the demo: {', '.join(missing)} "
+                "(run `ventanilla services load-reference`, or start with `ventanilla serve`)."
+            )
+        officials = {}
+        for username, first, institution_code, roles in OFFICIALS:
+            if institution_code not in institutions:
+                continue
+            institution = catalogue_selectors.institution_by_code(institution_code)
+            user = identity_selectors.user_by_username(username)
+            if user is None:
+                user = identity.create_user(
+                    username=username,
+                    email=f"{username}@demo.invalid",
+                    password=PASSWORD,
+                    first_name=first,
+                    last_name=institution_code,
+                    actor=actor,
+                )
+            for role in roles:
+                cases.grant_role(user=user, institution=institution, role=role, actor=actor)
+            token = identity.issue_api_token(user=user, name="demo", actor=actor)
+            key = self._authenticator_key(user, actor=actor)
+            self.stdout.write(
+                f"{username:<20} password {PASSWORD}  {institution_code} {'+'.join(roles)}  API token {token}{key}"
+            )
+            officials[username] = user
+        return officials
+
+    def _cases(self, published: dict, officials: dict, *, people: dict, business, actor) -> None:
+        """A case at each stage a person meets: a draft, one being reviewed, one sent back, one approved and
+        one just received. Made once: running the demo again finds them by their start keys."""
+        ana, bruno, carmen = people["low"], people["substantial"], people["high"]
+        business_subject = (f"business:{business.public_id}", business.name)
+        answers = demo_answers(ruc={"ruc": business.ruc, "dv": business.dv})
+        plans = [
+            ("demo-birth-certificate-draft", "TE-CERT-NACIMIENTO", ana, None, "whose"),
+            ("demo-building-permit", "MUN-PANAMA-PERMISO-CONSTRUCCION", bruno, None, "documents"),
+            ("demo-tax-clearance", "DGI-PAZ-Y-SALVO", ana, None, "purpose"),
+            ("demo-notice-of-operation", "MICI-AVISO-OPERACION", carmen, business_subject, "premises"),
+            (
+                "demo-work-permit",
+                "MITRADEL-PERMISO-TRABAJO-EXTRANJERO",
+                carmen,
+                business_subject,
+                "documents",
+            ),
+        ]
+        steps = {
+            "demo-building-permit": [("tramites.mupa", "accept", {})],
+            "demo-tax-clearance": [
+                (
+                    "tramites.dgi",
+                    "ask_to_regularise",
+                    {
+                        "reason": "Falta la declaración de rentas de 2024. Preséntela en e-Tax 2.0 y responda aquí."
+                    },
+                )
+            ],
+            "demo-notice-of-operation": [
+                (
+                    "tramites.mici",
+                    "register",
+                    {"reason": "Datos verificados con el Registro Público y la DGI."},
+                )
+            ],
+        }
+        for start_key, code, person, subject, page in plans:
+            version = published.get(code)
+            if version is None:
+                continue
+            subject, label = subject or (f"user:{person.public_id}", str(person))
+            person_actor = identity_selectors.actor_for(person)
+            case, created = cases.start_case(
+                version=version,
+                subject=subject,
+                subject_label=label,
+                applicant=person,
+                filed_by=person,
+                start_key=start_key,
+                actor=person_actor,
+            )
+            if created:
+                uploads = {
+                    field.key: [
+                        SimpleUploadedFile(f"{field.key}.pdf", DEMO_PDF, content_type="application/pdf")
+                    ]
+                    for field in case_selectors.definition_of(version).form.fields_by_key.values()
+                    if field.type == "file" and page == "documents"
+                }
+                case = cases.save_page(
+                    case=case,
+                    page_key=page,
+                    values=answers[start_key],
+                    uploads=uploads,
+                    actor=person_actor,
+                    user=person,
+                )
+                if start_key != "demo-birth-certificate-draft":
+                    case = cases.submit(case=case, actor=person_actor)
+                for username, action, inputs in steps.get(start_key, []):
+                    official = officials[username]
+                    case = cases.act(
+                        case=case,
+                        action_key=action,
+                        inputs=inputs,
+                        official=official,
+                        actor=identity_selectors.actor_for(official),
+                    )
+            self.stdout.write(
+                f"Case {case.reference} ({code}) for {person.username}: {case.get_stage_display()}"
+            )

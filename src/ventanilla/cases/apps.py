@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class CasesConfig(AppConfig):
+    name = "ventanilla.cases"
+    label = "cases"
+    verbose_name = "Online services and cases"
+
+    def ready(self):
+        from . import tasks  # noqa: F401  (registers the periodic tasks)

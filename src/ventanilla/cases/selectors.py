@@ -1,0 +1,212 @@
+"""Reads of services and cases, with the rule of who may see what built in: an applicant sees the cases filed
+for whom they act; an official sees the cases of the institutions where they hold a role."""
+
+import threading
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils import timezone
+
+from ventanilla.catalogue import selectors as catalogue
+
+from . import definitions
+from .models import Case, CaseEvent, Evidence, OfficialRole, Service, ServiceVersion
+
+SUPERVISOR = "supervisor"
+PAGE_SIZE = 50
+
+_loaded: dict = {}
+_loaded_lock = threading.Lock()
+
+
+def definition_of(version: ServiceVersion) -> definitions.Definition:
+    """The parsed definition of a version. Published versions never change, so they are parsed once per
+    process; drafts are parsed each time."""
+    if version.status == ServiceVersion.Status.DRAFT:
+        return definitions.load(version.document)
+    loaded = _loaded.get(version.id)
+    if loaded is None:
+        loaded = definitions.load(version.document)
+        with _loaded_lock:
+            _loaded[version.id] = loaded
+    return loaded
+
+
+# --- Services ------------------------------------------------------------------------------------------------
+
+
+def service_for(procedure_code: str) -> Service | None:
+    return (
+        Service.objects.select_related("procedure__institution")
+        .filter(procedure__code=procedure_code)
+        .first()
+    )
+
+
+def published_version(procedure_code: str) -> ServiceVersion | None:
+    return (
+        ServiceVersion.objects.select_related("service__procedure__institution")
+        .filter(service__procedure__code=procedure_code, status=ServiceVersion.Status.PUBLISHED)
+        .first()
+    )
+
+
+def published_versions():
+    return (
+        ServiceVersion.objects.select_related("service__procedure__institution")
+        .filter(status=ServiceVersion.Status.PUBLISHED)
+        .order_by("service__procedure__code")
+    )
+
+
+def published_versions_of(institution):
+    """The published version of each online service of an institution (for the back office's filters)."""
+    return published_versions().filter(service__procedure__institution=institution)
+
+
+def versions_of(service: Service):
+    return service.versions.select_related("created_by", "published_by").order_by("-number")
+
+
+def draft_version(service: Service) -> ServiceVersion | None:
+    return service.versions.filter(status=ServiceVersion.Status.DRAFT).first()
+
+
+def version_number(service: Service, number: int) -> ServiceVersion | None:
+    return service.versions.filter(number=number).first()
+
+
+def procedure(code: str):
+    return catalogue.procedure_detail(code, include_unpublished=True)
+
+
+# --- Officials -----------------------------------------------------------------------------------------------
+
+
+def roles_of(user, institution) -> set[str]:
+    if user is None or not user.is_authenticated:
+        return set()
+    institution_id = getattr(institution, "id", institution)
+    return set(
+        OfficialRole.objects.filter(user=user, institution_id=institution_id).values_list("role", flat=True)
+    )
+
+
+def institutions_of(user) -> list:
+    """The institutions where `user` holds a case role, with the roles: [(institution, {roles})]."""
+    if user is None or not user.is_authenticated:
+        return []
+    by_institution: dict = {}
+    for role in (
+        OfficialRole.objects.filter(user=user).select_related("institution").order_by("institution__name_es")
+    ):
+        by_institution.setdefault(role.institution, set()).add(role.role)
+    return list(by_institution.items())
+
+
+def is_official(user) -> bool:
+    return bool(user and user.is_authenticated and OfficialRole.objects.filter(user=user).exists())
+
+
+def officials_of(institution, *, role: str | None = None):
+    from django.contrib.auth import get_user_model
+
+    roles = OfficialRole.objects.filter(institution=institution)
+    if role:
+        roles = roles.filter(role=role)
+    return get_user_model().objects.filter(id__in=roles.values("user_id")).order_by("first_name", "last_name")
+
+
+# --- Cases: who may see them ---------------------------------------------------------------------------------
+
+
+def _cases():
+    return Case.objects.select_related(
+        "version__service__procedure__institution", "institution", "assigned_to", "applicant"
+    )
+
+
+def case_for_subject(subject: str, reference: str) -> Case | None:
+    """A case filed for `subject` (identity's principal reference), or None: another person's case is
+    answered exactly like a case that does not exist."""
+    return _cases().filter(reference=reference, subject=subject).first()
+
+
+def case_for_official(user, reference: str) -> Case | None:
+    """A case of an institution where `user` holds a role, or None."""
+    if user is None or not user.is_authenticated:
+        return None
+    institutions = OfficialRole.objects.filter(user=user).values("institution_id")
+    return _cases().filter(reference=reference, institution_id__in=institutions).first()
+
+
+def cases_of(subject: str):
+    return _cases().filter(subject=subject).order_by("-updated_at")
+
+
+def history(case: Case, *, for_applicant: bool):
+    events = CaseEvent.objects.filter(case=case).select_related("actor").order_by("at", "id")
+    return events.filter(visible_to_applicant=True) if for_applicant else events
+
+
+def evidence_of(case: Case):
+    return Evidence.objects.filter(case=case).order_by("uploaded_at")
+
+
+def evidence_item(case: Case, evidence_id) -> Evidence | None:
+    return Evidence.objects.filter(case=case, id=evidence_id).first()
+
+
+# --- Queues --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    cases: list
+    next_cursor: str | None
+
+
+def queue(
+    *,
+    institution,
+    roles: set[str],
+    user=None,
+    role: str | None = None,
+    state: str | None = None,
+    breached: bool = False,
+    mine: bool = False,
+    service: str | None = None,
+    after: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> QueuePage:
+    """Open cases of one institution that `roles` may work on, most urgent first (the nearest deadline),
+    a page at a time. `after` is the cursor of the previous page; no page needs a count of the whole queue,
+    so the first page of a queue of a million cases costs what it costs for a hundred."""
+    cases = Case.objects.filter(institution=institution, stage=Case.Stage.OPEN)
+    visible = roles if role is None else roles & {role}
+    if mine and user is not None:
+        cases = cases.filter(assigned_to=user)
+    elif SUPERVISOR in visible:
+        cases = cases.filter(Q(queue_role__in=visible) | Q(escalated=True))
+    else:
+        cases = cases.filter(queue_role__in=visible)
+    if state:
+        cases = cases.filter(state=state)
+    if breached:
+        cases = cases.filter(Q(escalated=True) | Q(state_due_at__lt=timezone.now()))
+    if service:
+        cases = cases.filter(version__service__procedure__code=service)
+    if after:
+        due, _, case_id = after.partition("~")
+        cases = cases.filter(Q(state_due_at__gt=due) | Q(state_due_at=due, id__gt=case_id))
+    rows = list(
+        cases.select_related("version__service__procedure", "assigned_to").order_by("state_due_at", "id")[
+            : limit + 1
+        ]
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = f"{last.state_due_at.isoformat() if last.state_due_at else ''}~{last.id}"
+    return QueuePage(cases=rows, next_cursor=next_cursor)
