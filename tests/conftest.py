@@ -5,9 +5,11 @@ from decimal import Decimal
 
 import pyotp
 import pytest
+from django.core.files.storage import FileSystemStorage
 from django.test import Client
 from django.utils import timezone
 
+from ventanilla.cases.models import private_storage
 from ventanilla.catalogue import search
 from ventanilla.catalogue.models import CatalogueRole, Fee, Institution, Procedure, Requirement, Topic
 from ventanilla.core.actor import Actor
@@ -17,10 +19,20 @@ from ventanilla.identity.models import DocumentType, IdentityCheck, TotpDevice, 
 
 PASSWORD = "a long passphrase nobody guesses"
 
+# The online services' fixtures (a published service, its officials, submitted cases), shared by the cases
+# tests and the browser tests.
+pytest_plugins = ["tests.cases.fixtures"]
+
 
 @pytest.fixture
 def system_actor():
     return Actor.system("tests")
+
+
+@pytest.fixture(autouse=True)
+def private_files_in_a_temporary_folder(monkeypatch, tmp_path):
+    """Uploaded evidence goes to the test's own folder, never to ./var."""
+    monkeypatch.setattr(private_storage, "_wrapped", FileSystemStorage(location=tmp_path / "private"))
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from ventanilla.cases.definitions import parse_source
 from ventanilla.catalogue.models import CatalogueRole
 from ventanilla.identity.models import StaffRole
 
-from .conftest import ANSWERS, DEFINITION, PDF
+from tests.cases.fixtures import ANSWERS, DEFINITION, PDF
 
 SERVICE = "MUN-PRUEBA-PERMISO"
 NO_FILES_ANSWERS = {key: value for key, value in ANSWERS.items()}

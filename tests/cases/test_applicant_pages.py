@@ -7,8 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from tests.cases.conftest import DEFINITION, PDF
-from tests.identity.helpers import sign_in
+from tests.cases.fixtures import DEFINITION, PDF
+from tests.identity.helpers import sign_in, sign_in_with_second_factor
 from ventanilla.cases import services
 from ventanilla.cases.models import Case, CaseEvent, Evidence
 from ventanilla.core.identifiers import parse_ruc
@@ -45,7 +45,9 @@ def answer_pages(client: Client, reference: str, *, owner_kind: str = "person") 
         {"full_name": "María Pérez", "phone": "6123-4567", "owner_kind": owner_kind},
     )
     if owner_kind == "company":
-        client.post(page_url(reference, "company"), {"company_ruc-ruc": "1234-567-89012", "company_ruc-dv": dv()})
+        client.post(
+            page_url(reference, "company"), {"company_ruc-ruc": "1234-567-89012", "company_ruc-dv": dv()}
+        )
     client.post(
         page_url(reference, "works"),
         {"description": "One more floor", "cost": "15000", "floors-count": "1", "floors-0-area": "80"},
@@ -65,6 +67,12 @@ def submit(client: Client, reference: str):
     return client.post(f"/en/solicitudes/{reference}/revisar/", {"declaration": "yes"})
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """These tests sign in many times; how passwords are hashed is not what they check."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def citizen(make_citizen):
     return make_citizen()
@@ -77,7 +85,7 @@ def client(citizen, permit_service):
 
 def test_start_page_says_what_the_service_needs_without_signing_in(permit_service):
     page = html(Client().get(START))
-    assert "<h1 class=\"heading-l\">Building permit</h1>" in page
+    assert '<h1 class="heading-l">Building permit</h1>' in page
     assert "Plans of the works: you upload it" in page
     assert "Owner&#x27;s identity card: we fetch it for you from Test Municipality" in page
     assert "B/. 25.00" in page
@@ -129,14 +137,18 @@ def test_the_whole_journey(client, citizen):
     assert response["Location"] == page_url(reference, "company")
     page = html(client.get(page_url(reference, "company")))
     assert "Company RUC" in page and f'href="{page_url(reference, "applicant")}"' in page
-    response = client.post(page_url(reference, "company"), {"company_ruc-ruc": "1234-567-89012", "company_ruc-dv": dv()})
+    response = client.post(
+        page_url(reference, "company"), {"company_ruc-ruc": "1234-567-89012", "company_ruc-dv": dv()}
+    )
     assert response["Location"] == page_url(reference, "works")
 
     # the works: a second floor added and filled in, without JavaScript
     works = {"description": "Two more floors", "cost": "15000", "floors-count": "1", "floors-0-area": "80"}
     response = client.post(page_url(reference, "works"), {**works, "action": "add:floors"})
     assert response.status_code == 200 and 'name="floors-1-area"' in html(response)
-    response = client.post(page_url(reference, "works"), {**works, "floors-count": "2", "floors-1-area": "60"})
+    response = client.post(
+        page_url(reference, "works"), {**works, "floors-count": "2", "floors-1-area": "60"}
+    )
     assert response["Location"] == page_url(reference, "documents")
 
     # the documents page takes a file
@@ -146,15 +158,30 @@ def test_the_whole_journey(client, citizen):
     assert response["Location"] == f"/en/solicitudes/{reference}/revisar/"
 
     page = html(client.get(f"/en/solicitudes/{reference}/revisar/"))
-    for shown in ("María Pérez", "+507 6123-4567", "A company", "DV", "Two more floors", "$15,000.00",
-                  "Area (m²): 80", "Area (m²): 60", "mis-planos.pdf", "B/. 25.00",
-                  "I declare that the information is true.", "Accept and send"):
+    for shown in (
+        "María Pérez",
+        "+507 6123-4567",
+        "A company",
+        "DV",
+        "Two more floors",
+        "$15,000.00",
+        "Area (m²): 80",
+        "Area (m²): 60",
+        "mis-planos.pdf",
+        "B/. 25.00",
+        "I declare that the information is true.",
+        "Accept and send",
+    ):
         assert shown in page, shown
     assert f'href="{page_url(reference, "works")}?return=check#' in page
 
     # sending needs the declaration
     response = client.post(f"/en/solicitudes/{reference}/revisar/")
-    assert response.status_code == 200 and "<title>Error:" in html(response) and 'href="#declaration"' in html(response)
+    assert (
+        response.status_code == 200
+        and "<title>Error:" in html(response)
+        and 'href="#declaration"' in html(response)
+    )
     response = submit(client, reference)
     assert response["Location"] == f"/en/solicitudes/{reference}/enviada/"
     page = html(client.get(response["Location"]))
@@ -172,10 +199,68 @@ def test_the_whole_journey(client, citizen):
     assert "In progress" in mine and reference in mine
 
 
+def test_sending_with_answers_missing_links_to_the_pages_to_put_right(client):
+    reference = start_case(client)
+    response = submit(client, reference)
+    page = html(response)
+    assert response.status_code == 200 and "<title>Error:" in page
+    assert f'href="{page_url(reference, "applicant")}?return=check#f-phone"' in page
+    assert f'href="{page_url(reference, "documents")}?return=check#f-plans"' in page
+    assert Case.objects.get().stage == "draft"
+    # the start page offers to continue it rather than start again
+    start_page = html(client.get(START))
+    assert "You have an application you have not sent yet" in start_page
+    assert f'href="{page_url(reference, "applicant")}"' in start_page
+
+
+def test_changing_an_answer_from_check_your_answers(client):
+    reference = start_case(client)
+    answer_pages(client, reference, owner_kind="person")
+    check = f"/en/solicitudes/{reference}/revisar/"
+    change = page_url(reference, "applicant") + "?return=check"
+    assert f'href="{change}#f-owner_kind-0"' in html(client.get(check))
+    # now a company owns the land: its page is asked before coming back
+    response = client.post(
+        change, {"full_name": "María Pérez", "phone": "6123-4567", "owner_kind": "company"}
+    )
+    assert response["Location"] == page_url(reference, "company") + "?return=check"
+    assert f'href="{check}"' in html(client.get(response["Location"]))
+    response = client.post(
+        response["Location"], {"company_ruc-ruc": "1234-567-89012", "company_ruc-dv": dv()}
+    )
+    assert response["Location"] == check
+    assert "1234-567-89012" in html(client.get(check))
+
+
+def test_no_page_needs_javascript(client):
+    """Every step is a plain link or form post (the test client runs no scripts); the only script is the
+    layout's optional enhancement."""
+    reference = start_case(client)
+    answer_pages(client, reference)
+    paths = [
+        START,
+        page_url(reference, "applicant"),
+        page_url(reference, "works"),
+        page_url(reference, "documents"),
+    ]
+    paths += [
+        f"/en/solicitudes/{reference}/revisar/",
+        "/en/cuenta/solicitudes/",
+        f"/en/solicitudes/{reference}/",
+    ]
+    pages = [client.get(path) for path in paths]
+    submit(client, reference)
+    sent = [f"/en/solicitudes/{reference}/enviada/", f"/en/solicitudes/{reference}/retirar/"]
+    for response in pages + [client.get(path) for path in sent]:
+        assert response.status_code == 200
+        assert html(response).count("<script") == 1 and "onclick" not in html(response)
+
+
 def test_choosing_a_person_skips_the_company_page(client):
     reference = start_case(client)
     response = client.post(
-        page_url(reference, "applicant"), {"full_name": "María Pérez", "phone": "6123-4567", "owner_kind": "person"}
+        page_url(reference, "applicant"),
+        {"full_name": "María Pérez", "phone": "6123-4567", "owner_kind": "person"},
     )
     assert response["Location"] == page_url(reference, "works")
     # and asking for the company page goes on to the next one
@@ -187,7 +272,11 @@ def test_a_file_that_is_not_a_pdf_is_refused_whatever_its_name(client):
     reference = start_case(client)
     response = client.post(
         page_url(reference, "documents"),
-        {"plans": SimpleUploadedFile("plans.pdf", b"MZ\x90\x00 not a pdf at all", content_type="application/pdf")},
+        {
+            "plans": SimpleUploadedFile(
+                "plans.pdf", b"MZ\x90\x00 not a pdf at all", content_type="application/pdf"
+            )
+        },
     )
     assert response.status_code == 200
     assert "<title>Error:" in html(response) and "The selected file plans.pdf must be a PDF" in html(response)
@@ -255,18 +344,21 @@ def test_another_citizen_finds_nothing(client, make_citizen, citizen):
     assert Case.objects.get().stage == "draft"
 
 
-def test_documents_download_for_the_applicant_and_the_institution_only(client, citizen, official, permit_procedure):
+def test_documents_download_for_the_applicant_and_the_institution_only(
+    client, citizen, official, permit_procedure
+):
     reference = start_case(client)
     answer_pages(client, reference)
     evidence = Evidence.objects.get()
     path = f"/en/solicitudes/{reference}/documentos/{evidence.id}/"
     response = client.get(path)
     assert response.status_code == 200 and b"".join(response.streaming_content) == PDF
-    assert response["Content-Disposition"].startswith("attachment") and "plans.pdf" in response["Content-Disposition"]
+    assert (
+        response["Content-Disposition"].startswith("attachment")
+        and "plans.pdf" in response["Content-Disposition"]
+    )
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "private" in response["Cache-Control"] and "no-store" in response["Cache-Control"]
-
-    from tests.identity.helpers import sign_in_with_second_factor
 
     clerk = official("clerk")
     assert sign_in_with_second_factor(clerk).get(path).status_code == 200
@@ -289,7 +381,9 @@ def test_sent_back_then_answered_with_a_file(client, citizen, official):
     mine = html(client.get("/en/cuenta/solicitudes/"))
     assert "Waiting for you" in mine and "The plans are not signed." in mine
     detail = html(client.get(f"/en/solicitudes/{reference}/"))
-    assert "The plans are not signed." in detail and f'href="/en/solicitudes/{reference}/responder/"' in detail
+    assert (
+        "The plans are not signed." in detail and f'href="/en/solicitudes/{reference}/responder/"' in detail
+    )
 
     page = html(client.get(f"/en/solicitudes/{reference}/responder/"))
     assert "Plans of the works" in page and 'name="file-planos-de-la-obra"' in page
@@ -311,7 +405,11 @@ def test_a_response_with_a_disguised_file_is_refused(client, submitted_case, cit
     case = submitted_case(citizen=citizen)
     clerk = official("clerk")
     services.act(
-        case=case, action_key="ask_for_information", inputs={"reason": "Plans."}, official=clerk, actor=actor_for(clerk)
+        case=case,
+        action_key="ask_for_information",
+        inputs={"reason": "Plans."},
+        official=clerk,
+        actor=actor_for(clerk),
     )
     response = client.post(
         f"/en/solicitudes/{case.reference}/responder/",
@@ -338,11 +436,17 @@ def test_withdrawing(client, submitted_case, citizen):
 def test_messages_with_the_institution(client, submitted_case, citizen, official):
     case = submitted_case(citizen=citizen)
     response = client.post(f"/en/solicitudes/{case.reference}/mensajes/", {"message": "  "})
-    assert response.status_code == 200 and "<title>Error:" in html(response) and "Write a message first." in html(response)
+    assert (
+        response.status_code == 200
+        and "<title>Error:" in html(response)
+        and "Write a message first." in html(response)
+    )
     response = client.post(f"/en/solicitudes/{case.reference}/mensajes/", {"message": "When will you visit?"})
     assert response["Location"] == f"/en/solicitudes/{case.reference}/"
     clerk = official("clerk")
-    services.post_message(case=case, text="Next Tuesday.", by_applicant=False, actor=actor_for(clerk), user=clerk)
+    services.post_message(
+        case=case, text="Next Tuesday.", by_applicant=False, actor=actor_for(clerk), user=clerk
+    )
     detail = html(client.get(response["Location"]))
     assert "When will you visit?" in detail
     assert "Message from Test Municipality" in detail and "Next Tuesday." in detail
@@ -359,7 +463,9 @@ def test_filed_by_an_official_shows_the_channel(client, permit_service, citizen,
         start_key="",
         actor=actor_for(official_user, channel="infoplaza", on_behalf_of=f"user:{citizen.public_id}"),
     )
-    assert "Filed for you by an official at an InfoPlaza on" in html(client.get(f"/en/solicitudes/{case.reference}/"))
+    assert "Filed for you by an official at an InfoPlaza on" in html(
+        client.get(f"/en/solicitudes/{case.reference}/")
+    )
 
 
 def test_a_business_only_service_explains_how_to_act_for_a_business(client, system_actor):
@@ -376,3 +482,18 @@ def test_the_account_page_links_to_the_applications(client):
     assert 'href="/en/cuenta/solicitudes/"' in html(client.get("/en/cuenta/"))
     assert "You have no applications yet" in html(client.get("/en/cuenta/solicitudes/"))
 
+
+def test_a_service_at_level_substantial_asks_for_a_second_factor(
+    permit_procedure, system_actor, make_citizen
+):
+    permit_procedure["procedure"].sign_in_level = "substantial"
+    permit_procedure["procedure"].save()
+    services.import_definition(source=DEFINITION.read_text(), actor=system_actor)
+    assert "at level substantial" in html(Client().get(START))
+    citizen = make_citizen(level="substantial")
+    browser = sign_in(citizen)
+    response = browser.post(START, {"start_key": "k"})
+    assert response.status_code == 302 and "/verificacion-adicional/" in response["Location"]
+    assert not Case.objects.exists()
+    sign_in_with_second_factor(citizen, client=browser)
+    assert start_case(browser)

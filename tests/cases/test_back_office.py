@@ -37,7 +37,9 @@ def page(client, name: str, *args, **query) -> str:
 
 
 def accept(case, official) -> Case:
-    return services.act(case=case, action_key="accept", inputs={}, official=official, actor=actor_for(official))
+    return services.act(
+        case=case, action_key="accept", inputs={}, official=official, actor=actor_for(official)
+    )
 
 
 # --- Who gets in -------------------------------------------------------------------------------------------
@@ -62,7 +64,9 @@ def test_a_citizen_is_told_the_inbox_is_not_for_them_and_whom_to_ask(make_citize
 def test_an_official_of_another_institution_finds_nothing(submitted_case, official, permit_procedure):
     case = submitted_case()
     evidence = selectors.evidence_of(case).get()
-    stranger = sign_in_with_second_factor(official("clerk", "reviewer", institution=permit_procedure["other"]))
+    stranger = sign_in_with_second_factor(
+        official("clerk", "reviewer", institution=permit_procedure["other"])
+    )
     assert case.reference not in page(stranger, "cases:inbox")
     assert stranger.get(english("cases:work", case.reference)).status_code == 404
     assert stranger.get(english("cases:act", case.reference, "accept")).status_code == 404
@@ -71,6 +75,22 @@ def test_an_official_of_another_institution_finds_nothing(submitted_case, offici
     assert stranger.post(english("cases:claim", case.reference)).status_code == 404
     assert stranger.get(english("cases:evidence", case.reference, evidence.id)).status_code == 404
     assert not selectors.history(case, for_applicant=False).filter(kind="note").exists()
+
+
+def test_an_application_not_sent_yet_is_not_the_institutions_to_see(permit_service, official, make_citizen):
+    citizen = make_citizen()
+    draft, _created = services.start_case(
+        version=permit_service,
+        subject=f"user:{citizen.public_id}",
+        subject_label=str(citizen),
+        applicant=citizen,
+        filed_by=citizen,
+        start_key="",
+        actor=actor_for(citizen),
+    )
+    browser = sign_in_with_second_factor(official("clerk"))
+    assert browser.get(english("cases:work", draft.reference)).status_code == 404
+    assert draft.reference not in page(browser, "cases:inbox")
 
 
 # --- The queue ---------------------------------------------------------------------------------------------
@@ -82,7 +102,9 @@ def test_the_queue_shows_the_institutions_cases_for_the_officials_roles(submitte
 
     clerk_page = page(sign_in_with_second_factor(official("clerk")), "cases:inbox")
     assert waiting.reference in clerk_page and in_review.reference not in clerk_page
-    assert waiting.subject_label in clerk_page and "Building permit" in clerk_page and "Received" in clerk_page
+    assert (
+        waiting.subject_label in clerk_page and "Building permit" in clerk_page and "Received" in clerk_page
+    )
     assert english("cases:work", waiting.reference) in clerk_page
 
     reviewer_page = page(sign_in_with_second_factor(official("reviewer")), "cases:inbox")
@@ -142,7 +164,9 @@ def test_a_late_case_reaches_the_supervisors_queue_marked_late(submitted_case, o
     assert "Late" in page(supervisor, "cases:work", case.reference)
 
 
-def test_an_official_in_several_institutions_chooses_one(submitted_case, official, permit_procedure, system_actor):
+def test_an_official_in_several_institutions_chooses_one(
+    submitted_case, official, permit_procedure, system_actor
+):
     case = submitted_case()
     clerk = official("clerk")
     services.grant_role(user=clerk, institution=permit_procedure["other"], role="clerk", actor=system_actor)
@@ -260,7 +284,11 @@ def test_a_decision_without_a_reason_is_refused_with_an_error_summary(submitted_
     )
     html = response.content.decode()
     assert response.status_code == 400
-    assert "There is a problem" in html and "Fill in &#x27;Reason&#x27;" in html and 'href="#input-reason"' in html
+    assert (
+        "There is a problem" in html
+        and "Fill in &#x27;Reason&#x27;" in html
+        and 'href="#input-reason"' in html
+    )
     case.refresh_from_db()
     assert case.state == "review"
 

@@ -79,7 +79,9 @@ def test_a_late_case_is_escalated_once_to_the_supervisors(submitted_case, offici
     assert services.escalate_overdue(now=at(2026, 12, 23, 10, 0)) == 0, "escalated once per state"
     case.refresh_from_db()
     assert case.escalated and case.breached_at is not None
-    queue = selectors.queue(institution=case.institution, roles=selectors.roles_of(supervisor, case.institution))
+    queue = selectors.queue(
+        institution=case.institution, roles=selectors.roles_of(supervisor, case.institution)
+    )
     assert [c.reference for c in queue.cases] == [case.reference]
     assert Event.objects.filter(name=services.SLA_BREACHED, subject=case.subject).count() == 1
     escalation = CaseEvent.objects.get(case=case, kind="escalated")
@@ -131,7 +133,11 @@ def test_a_decision_needs_a_reason_and_closes_the_case(submitted_case, official)
         services.act(case=case, action_key="approve", inputs={}, official=reviewer, actor=actor_for(reviewer))
     assert "reason" in refused.value.errors
     case = services.act(
-        case=case, action_key="approve", inputs={"reason": "Cumple"}, official=reviewer, actor=actor_for(reviewer)
+        case=case,
+        action_key="approve",
+        inputs={"reason": "Cumple"},
+        official=reviewer,
+        actor=actor_for(reviewer),
     )
     assert (case.stage, case.outcome) == ("closed", "approved")
     decided = Event.objects.get(name=services.DECIDED)
@@ -154,7 +160,9 @@ def test_the_time_with_the_applicant_does_not_count_against_the_institution(subm
     assert (case.stage, case.state, case.state_due_at) == ("with_applicant", "more_information", None)
     frozen(at(2026, 12, 9, 9, 0))  # a week later (five working days, 8 December is a holiday)
     applicant = case.applicant
-    case = services.respond(case=case, message="Adjunto", uploads={}, actor=actor_for(applicant), user=applicant)
+    case = services.respond(
+        case=case, message="Adjunto", uploads={}, actor=actor_for(applicant), user=applicant
+    )
     assert (case.stage, case.state, case.queue_role) == ("open", "received", "clerk")
     assert case.case_due_at > due_before
 
@@ -162,7 +170,9 @@ def test_the_time_with_the_applicant_does_not_count_against_the_institution(subm
 def test_withdrawing_closes_the_case_and_tells_the_institution(submitted_case):
     case = submitted_case()
     applicant = case.applicant
-    case = services.withdraw(case=case, reason="Ya no lo necesito", actor=actor_for(applicant), user=applicant)
+    case = services.withdraw(
+        case=case, reason="Ya no lo necesito", actor=actor_for(applicant), user=applicant
+    )
     assert (case.stage, case.state, case.outcome) == ("closed", "withdrawn", "withdrawn")
     assert Event.objects.filter(name=services.WITHDRAWN_EVENT).count() == 1
     with pytest.raises(services.CaseError):

@@ -30,3 +30,39 @@ def test_demo_people_sign_in_at_their_levels(client, small_catalogue):
     step_up = client.post(signed_in["Location"], {"code": pyotp.TOTP(key).at(time.time() + 30)})
     assert step_up.status_code == 302
     assert AccountSession.objects.get(user__username="8-100-103", ended_at=None).level == "high"
+
+
+def test_demo_gives_the_reference_services_officials_and_cases_at_every_stage(db, system_actor, settings):
+
+    from ventanilla.cases import selectors
+    from ventanilla.cases.models import Case
+    from ventanilla.catalogue import services as catalogue
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # many demo accounts
+    catalogue.load_reference_data(path=settings.VENTANILLA_REFERENCE_DATA, actor=system_actor)
+    call_command("services", "load-reference", stdout=io.StringIO())
+
+    printed = run_demo()
+    run_demo()
+
+    cases = {
+        case.version.service.procedure.code: case for case in Case.objects.select_related("version__service")
+    }
+    assert len(cases) == 5  # the second run made none
+    stages = {code: (case.stage, case.state) for code, case in cases.items()}
+    assert stages["TE-CERT-NACIMIENTO"] == ("draft", "")
+    assert stages["MUN-PANAMA-PERMISO-CONSTRUCCION"] == ("open", "technical_review")
+    assert stages["DGI-PAZ-Y-SALVO"] == ("with_applicant", "pending_regularisation")
+    assert stages["MICI-AVISO-OPERACION"] == ("closed", "registered")
+    assert stages["MITRADEL-PERMISO-TRABAJO-EXTRANJERO"] == ("open", "received")
+    assert cases["MICI-AVISO-OPERACION"].subject.startswith("business:")
+    # The officials who work on them hold the roles their queues need, and sign in with an authenticator app.
+    reviewer = User.objects.get(username="jefa.mupa")
+    assert selectors.roles_of(reviewer, cases["MUN-PANAMA-PERMISO-CONSTRUCCION"].institution) == {
+        "reviewer",
+        "approver",
+        "supervisor",
+    }
+    assert selectors.case_for_official(reviewer, cases["MUN-PANAMA-PERMISO-CONSTRUCCION"].reference)
+    line = next(line for line in printed.splitlines() if line.startswith("jefe.te "))
+    assert "TE reviewer+supervisor" in line and "authenticator key" in line

@@ -102,7 +102,7 @@ class DefinitionForm(forms.ModelForm):
         except definitions.InvalidDefinition as error:
             raise forms.ValidationError([str(item) for item in error.errors]) from error
         code = str(document.get("procedure", ""))
-        if self.instance.pk and code != self.instance.service.procedure.code:
+        if not self.instance._state.adding and code != self.instance.service.procedure.code:
             raise forms.ValidationError(
                 gettext("This draft is for %(code)s; the definition names procedure %(other)s.")
                 % {"code": self.instance.service.procedure.code, "other": code or "—"}

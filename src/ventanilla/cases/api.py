@@ -397,19 +397,14 @@ def _start(request, body: ApplicationIn) -> dict:
         message = _("This service is for businesses: apply from the web, acting for the business.")
         raise services.CaseError(message, {"service": message})
     actor = actor_for(user, channel="api")
-    case, _created = services.start_case(
-        version=version,
-        subject=_subject(user),
-        subject_label=str(user),
-        applicant=user,
-        filed_by=user,
-        start_key="",  # the Idempotency-Key (below) makes a repeated request one case
-        actor=actor,
-    )
-    if body.answers:
-        case = services.update_answers(case=case, answers=body.answers, actor=actor)
+    who = {"subject": _subject(user), "subject_label": str(user), "applicant": user, "filed_by": user}
     if body.submit:
-        case = services.submit(case=case, actor=actor)
+        case = services.start_and_submit(version=version, answers=body.answers or {}, actor=actor, **who)
+    else:
+        # The Idempotency-Key (see _replayable) makes a repeated request one case; no start_key needed.
+        case, _created = services.start_case(version=version, start_key="", actor=actor, **who)
+        if body.answers:
+            case = services.update_answers(case=case, answers=body.answers, actor=actor)
     return _as_json(ApplicationOut, _application(request, case))
 
 

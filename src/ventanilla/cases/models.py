@@ -3,7 +3,7 @@
 import uuid
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
+from django.core.files.storage import storages
 from django.db import models
 from django.db.models import Q
 from django.utils.functional import LazyObject
@@ -180,13 +180,18 @@ class CaseEvent(models.Model):
 
 
 class PrivateStorage(LazyObject):
-    """Evidence files: kept outside the public media folder, served only through a view that checks rights."""
+    """Evidence files: kept outside the public media folder (settings.STORAGES["private"]), served only through
+    a view that checks rights."""
 
     def _setup(self):
-        self._wrapped = FileSystemStorage(location=settings.VAR_DIR / "private")
+        self._wrapped = storages["private"]
 
 
 private_storage = PrivateStorage()
+
+
+def _private_storage():
+    return private_storage
 
 
 def _evidence_path(evidence: "Evidence", filename: str) -> str:
@@ -201,7 +206,7 @@ class Evidence(models.Model):
     field_key = models.CharField(max_length=60)
     requirement_slug = models.CharField(max_length=80)
     requirement_id = models.UUIDField(null=True, blank=True, help_text="The catalogue Requirement.")
-    file = models.FileField(storage=private_storage, upload_to=_evidence_path, max_length=200)
+    file = models.FileField(storage=_private_storage, upload_to=_evidence_path, max_length=200)
     name = models.CharField(max_length=200)
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()

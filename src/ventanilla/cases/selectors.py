@@ -200,9 +200,10 @@ def queue(
         due, _, case_id = after.partition("~")
         cases = cases.filter(Q(state_due_at__gt=due) | Q(state_due_at=due, id__gt=case_id))
     rows = list(
-        cases.select_related("version__service__procedure", "assigned_to").order_by("state_due_at", "id")[
-            : limit + 1
-        ]
+        cases.select_related("version__service__procedure", "assigned_to")
+        # A queue row needs the service's name, not its definition: leave the large documents in the database.
+        .defer("answers", "version__document", "version__source", "version__resolved")
+        .order_by("state_due_at", "id")[: limit + 1]
     )
     next_cursor = None
     if len(rows) > limit:

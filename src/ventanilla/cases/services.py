@@ -292,7 +292,14 @@ def _requirement_of(definition, field_key: str) -> str:
 
 @transaction.atomic
 def save_page(
-    *, case: Case, page_key: str, values: dict, uploads: dict, actor: Actor, user, resume_at: str | None = None
+    *,
+    case: Case,
+    page_key: str,
+    values: dict,
+    uploads: dict,
+    actor: Actor,
+    user,
+    resume_at: str | None = None,
 ) -> Case:
     """Keep the answers of one page (already cleaned by forms.flow.clean_page) and its new files. The draft
     continues at the next page, or at `resume_at` (saved to come back later: the same page)."""
@@ -426,6 +433,92 @@ def submit(*, case: Case, actor: Actor) -> Case:
     )
     audit.record(actor=actor, action="cases.submitted", object_type="case", object_id=case.reference)
     events.emit(SUBMITTED, subject=case.subject, payload=_payload(case, fetch=fetch, channel=case.channel))
+    return case
+
+
+@transaction.atomic
+def start_and_submit(
+    *,
+    version: ServiceVersion,
+    subject: str,
+    subject_label: str,
+    applicant,
+    filed_by,
+    answers: dict,
+    actor: Actor,
+) -> Case:
+    """Start, answer and send an application in one go (the API's one-request submission): the same checks and
+    records as start_case + update_answers + submit, in one transaction and a third of the queries — the case
+    is written once, already sent, and its audit entry comes last, so the audit log's lock is held only for
+    the end of the transaction."""
+    if version.status != ServiceVersion.Status.PUBLISHED:
+        raise CaseError(_("This service is not open for applications."))
+    definition = selectors.definition_of(version)
+    procedure = version.service.procedure
+    case = Case(
+        reference=new_reference("SOL"),
+        version=version,
+        institution=procedure.institution,
+        subject=subject,
+        subject_label=subject_label[:200],
+        applicant=applicant,
+        filed_by=filed_by,
+        channel=actor.channel,
+    )
+    applicant_facts = applicant_context(case)
+    merged = {**flow.initial_answers(definition.form, applicant_facts), **answers}
+    if _evidence_answers(definition, merged):
+        # Files are uploaded to a started application first; one request cannot carry them.
+        raise CaseError(
+            _("Some answers are not valid."),
+            {
+                key: _("Upload the file to this application first, then give its id.")
+                for key, _i in _evidence_answers(definition, merged)
+            },
+        )
+    errors = flow.clean_answers(definition.form, merged, applicant=applicant_facts)
+    if errors:
+        raise CaseError(_("Some answers are missing or need correcting before you can send this."), errors)
+    workflow = definition.workflow
+    initial = workflow.states[workflow.initial]
+    now = timezone.now()
+    case_days = workflow.case_sla_days or procedure.max_days or DEFAULT_CASE_DAYS
+    case.answers = flow.prune(definition.form, merged)
+    case.stage, case.state, case.queue_role = Case.Stage.OPEN, initial.key, initial.role or ""
+    case.submitted_at = case.state_entered_at = now
+    case.case_due_at = calendar.add_working_days(now, case_days)
+    case.state_due_at = _deadline(now, initial.sla_days, cap=case.case_due_at)
+    fetch = version.resolved.get("fetch", [])
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                case.save(force_insert=True)
+            break
+        except IntegrityError:
+            case.reference = new_reference("SOL")  # a reference already taken: draw another
+    else:
+        raise CaseError(_("The case could not be created. Try again."))
+    common = {"case": case, "actor": filed_by, "actor_label": actor.label, "channel": actor.channel}
+    CaseEvent.objects.bulk_create(
+        [
+            CaseEvent(kind=CaseEvent.Kind.STARTED, by_applicant=True, **common),
+            CaseEvent(
+                kind=CaseEvent.Kind.SUBMITTED,
+                by_applicant=True,
+                to_state=initial.key,
+                data={"fetch": fetch},
+                **common,
+            ),
+        ]
+    )
+    events.emit(SUBMITTED, subject=case.subject, payload=_payload(case, fetch=fetch, channel=case.channel))
+    audit.record(
+        actor=actor,
+        action="cases.submitted",
+        object_type="case",
+        object_id=case.reference,
+        data={"started": True},
+    )
     return case
 
 

@@ -15,9 +15,7 @@ urlpatterns = [
     path("solicitudes/<str:reference>/responder/", applicant.respond, name="respond"),
     path("solicitudes/<str:reference>/retirar/", applicant.withdraw, name="withdraw"),
     path("solicitudes/<str:reference>/mensajes/", applicant.message, name="message"),
-    path(
-        "solicitudes/<str:reference>/documentos/<uuid:evidence_id>/", applicant.evidence, name="evidence"
-    ),
+    path("solicitudes/<str:reference>/documentos/<uuid:evidence_id>/", applicant.evidence, name="evidence"),
     # The officials (views/officials.py)
     path("gestion/solicitudes/", officials.inbox, name="inbox"),
     path("gestion/solicitudes/<str:reference>/", officials.work, name="work"),

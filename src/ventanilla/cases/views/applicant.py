@@ -11,6 +11,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ventanilla.catalogue import selectors as catalogue
@@ -30,9 +31,9 @@ RETURN_TO_CHECK = "check"
 RESPONSE_FILE_TYPES = ["pdf", "jpg", "png"]
 # How a case filed by an official reads to the citizen ("Filed for you by an official …").
 ASSISTED_CHANNELS = {
-    "office": lambda: _("at an office"),
-    "phone311": lambda: _("by phone, through 311"),
-    "infoplaza": lambda: _("at an InfoPlaza"),
+    "office": gettext_lazy("at an office"),
+    "phone311": gettext_lazy("by phone, through 311"),
+    "infoplaza": gettext_lazy("at an InfoPlaza"),
 }
 
 
@@ -125,7 +126,10 @@ def _continue_url(case: Case) -> str:
 
 def _sent_back_event(case: Case) -> CaseEvent | None:
     return (
-        selectors.history(case, for_applicant=True).filter(kind=CaseEvent.Kind.SENT_BACK).order_by("-at").first()
+        selectors.history(case, for_applicant=True)
+        .filter(kind=CaseEvent.Kind.SENT_BACK)
+        .order_by("-at")
+        .first()
     )
 
 
@@ -151,6 +155,13 @@ def _start_context(request, version) -> dict:
     kind = definition.document.get("applicant", "any")
     principal = principal_for_request(request)
     workflow = definition.workflow
+    draft = None
+    if principal is not None and principal.scopes:
+        draft = (
+            selectors.cases_of(principal.reference)
+            .filter(stage=Case.Stage.DRAFT, version__service=version.service)
+            .first()
+        )
     return {
         "version": version,
         "procedure": procedure,
@@ -173,6 +184,8 @@ def _start_context(request, version) -> dict:
         "wrong_kind": principal is not None and not _applicant_fits(kind, principal),
         "cannot_act": principal is not None and not may_act(request, CASES_SCOPE),
         "start_key": secrets.token_urlsafe(24),
+        "draft": draft,
+        "draft_url": _continue_url(draft) if draft else "",
     }
 
 
@@ -229,7 +242,9 @@ def page(request, case, page_key):
         raise Http404(_("This application has no such page."))
     applicant = services.applicant_context(case)
     to_check = request.GET.get("return") == RETURN_TO_CHECK
-    if form_page.key not in {shown.key for shown in flow.visible_pages(form, case.answers, applicant=applicant)}:
+    if form_page.key not in {
+        shown.key for shown in flow.visible_pages(form, case.answers, applicant=applicant)
+    }:
         following = flow.next_page(form, page_key, case.answers, applicant=applicant)
         if following is None or to_check:
             return redirect("cases:check", case.reference)
@@ -237,11 +252,12 @@ def page(request, case, page_key):
 
     values, errors = case.answers, {}
     if request.method == "POST":
-        result = flow.clean_page(form, page_key, request.POST, request.FILES, case.answers, applicant=applicant)
+        result = flow.clean_page(
+            form, page_key, request.POST, request.FILES, case.answers, applicant=applicant
+        )
         save_later = "save_later" in request.POST
-        if result.action != flow.CONTINUE:
-            values, errors = result.data, result.errors
-        elif result.errors and not save_later:
+        # Adding or removing an item of a group shows the page again; so do errors, unless saving for later.
+        if result.action != flow.CONTINUE or (result.errors and not save_later):
             values, errors = result.data, result.errors
         else:
             return _save_page(request, case, page_key, result, save_later=save_later, to_check=to_check)
@@ -323,11 +339,15 @@ def _summary(case: Case) -> list[dict]:
         for row in section.rows:
             files = []
             if row.field.type == "file":
-                files = [names.get(str(evidence_id), "") for evidence_id in case.answers.get(row.field.key) or []]
+                files = [
+                    names.get(str(evidence_id), "") for evidence_id in case.answers.get(row.field.key) or []
+                ]
             anchor = error_anchor(section.page, row.field.key)
             if row.index is not None:
                 anchor = component("repeat").anchor(f"{row.field.key}-{row.index}")
-            rows.append({"label": row.label, "value": row.value_text, "files": files, "url": f"{change_url}#{anchor}"})
+            rows.append(
+                {"label": row.label, "value": row.value_text, "files": files, "url": f"{change_url}#{anchor}"}
+            )
         sections.append({"title": section.page.title_text, "rows": rows})
     return sections
 
@@ -347,7 +367,9 @@ def _problems(case: Case, errors: dict) -> list[dict]:
 
 
 def _last_page_url(case: Case) -> str:
-    pages = flow.visible_pages(_definition(case).form, case.answers, applicant=services.applicant_context(case))
+    pages = flow.visible_pages(
+        _definition(case).form, case.answers, applicant=services.applicant_context(case)
+    )
     if not pages:
         return reverse("cases:start", args=[case.version.service.procedure.code])
     return reverse("cases:page", args=[case.reference, pages[-1].key])
@@ -391,7 +413,11 @@ def check(request, case):
 @case_page
 def confirmation(request, case):
     if not case.submitted_at:
-        return redirect(_continue_url(case) if case.stage == Case.Stage.DRAFT else reverse("cases:detail", args=[case.reference]))
+        return redirect(
+            _continue_url(case)
+            if case.stage == Case.Stage.DRAFT
+            else reverse("cases:detail", args=[case.reference])
+        )
     return render(
         request,
         "cases/applicant/confirmation.html",
@@ -460,14 +486,13 @@ def _history(case: Case) -> list[dict]:
 def _detail_context(case: Case) -> dict:
     procedure = case.version.service.procedure
     sent_back = _sent_back_event(case) if case.stage == Case.Stage.WITH_APPLICANT else None
-    assisted = ASSISTED_CHANNELS.get(case.channel)
     return {
         "case": case,
         "procedure": procedure,
         "history": _history(case),
         "evidence": selectors.evidence_of(case),
         "sent_back": sent_back,
-        "filed_by_official": assisted() if assisted else "",
+        "filed_by_official": ASSISTED_CHANNELS.get(case.channel, ""),
         "continue_url": _continue_url(case) if case.stage == Case.Stage.DRAFT else "",
         **_next_steps(case),
     }
@@ -495,7 +520,9 @@ def message(request, case):
         context["message_text"] = text
         context["message_error"] = error.errors.get("message") or str(error)
         return render(request, "cases/applicant/detail.html", context)
-    messages.success(request, _("Your message has been sent to %(institution)s.") % {"institution": _institution(case)})
+    messages.success(
+        request, _("Your message has been sent to %(institution)s.") % {"institution": _institution(case)}
+    )
     return redirect("cases:detail", case.reference)
 
 
@@ -512,7 +539,10 @@ def _response_fields(case: Case, event: CaseEvent | None) -> list[Field]:
         Field(
             key=slug,
             type="file",
-            label={"es": requirements[slug]["name_es"], "en": requirements[slug]["name_en"] or requirements[slug]["name_es"]},
+            label={
+                "es": requirements[slug]["name_es"],
+                "en": requirements[slug]["name_en"] or requirements[slug]["name_es"],
+            },
             required=False,
             options={"requirement": slug, "accept": RESPONSE_FILE_TYPES, "multiple": True},
         )
@@ -566,7 +596,14 @@ def respond(request, case):
             "case": case,
             "procedure": case.version.service.procedure,
             "sent_back": event,
-            "files": [{"name": f"file-{field.key}", "label": field.label_text, "error": errors.get(f"file-{field.key}")} for field in fields],
+            "files": [
+                {
+                    "name": f"file-{field.key}",
+                    "label": field.label_text,
+                    "error": errors.get(f"file-{field.key}"),
+                }
+                for field in fields
+            ],
             "message_text": text,
             "errors": errors,
         },
@@ -590,7 +627,9 @@ def withdraw(request, case):
         except services.CaseError as error:
             messages.error(request, str(error))
         else:
-            messages.success(request, _("You have withdrawn application %(reference)s.") % {"reference": case.reference})
+            messages.success(
+                request, _("You have withdrawn application %(reference)s.") % {"reference": case.reference}
+            )
         return redirect("cases:detail", case.reference)
     return render(
         request,
@@ -609,7 +648,9 @@ def evidence(request, reference, evidence_id):
     """A document of a case, for the person or business it was filed for, or an official of the institution
     handling it; for anyone else it does not exist."""
     principal = principal_for_request(request)
-    case = selectors.case_for_subject(principal.reference, reference) if may_act(request, CASES_SCOPE) else None
+    case = (
+        selectors.case_for_subject(principal.reference, reference) if may_act(request, CASES_SCOPE) else None
+    )
     level = sign_in_level(case.version) if case is not None else OFFICIAL_LEVEL
     if case is None:
         case = selectors.case_for_official(request.authentication.user, reference)

@@ -20,11 +20,15 @@ from ventanilla.identity.selectors import actor_for
 from ventanilla.workflow import engine
 
 from .. import selectors, services
-from .service_pages import fetched_requirements
 from ..models import Case
+from .service_pages import fetched_requirements, requirement_name
 
 official_session = authn.required(authn.Level.SUBSTANTIAL)
 PAGE_SIZE = selectors.PAGE_SIZE
+
+
+def _not_official(request):
+    return render(request, "cases/officials/not_official.html", status=403)
 
 
 def official_required(view):
@@ -33,7 +37,7 @@ def official_required(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not selectors.is_official(request.authentication.user):
-            return render(request, "cases/officials/not_official.html", status=403)
+            return _not_official(request)
         return view(request, *args, **kwargs)
 
     return official_session(wrapper)
@@ -46,7 +50,8 @@ def _actor(request):
 
 def _case_or_404(request, reference: str) -> Case:
     case = selectors.case_for_official(request.authentication.user, reference)
-    if case is None:
+    # An application not sent yet is the applicant's alone: the institution sees it once it arrives.
+    if case is None or case.stage == Case.Stage.DRAFT:
         raise Http404(_("There is no such case in your institutions."))
     return case
 
@@ -79,10 +84,12 @@ def _state_choices(versions) -> list[tuple[str, str]]:
     return sorted(labels.items(), key=lambda item: item[1].lower())
 
 
-@official_required
+@official_session
 def inbox(request):
     user = request.authentication.user
     institutions = selectors.institutions_of(user)
+    if not institutions:  # the same answer as official_required, one query fewer on the busiest page
+        return _not_official(request)
     chosen = request.GET.get("institution", "")
     institution, roles = next(
         ((item, held) for item, held in institutions if item.code == chosen), institutions[0]
@@ -90,7 +97,9 @@ def inbox(request):
     versions = list(selectors.published_versions_of(institution))
     services_by_code = {version.service.procedure.code: version for version in versions}
     states = _state_choices(
-        [services_by_code[request.GET["service"]]] if request.GET.get("service") in services_by_code else versions
+        [services_by_code[request.GET["service"]]]
+        if request.GET.get("service") in services_by_code
+        else versions
     )
     filters = {
         "role": request.GET.get("role") if request.GET.get("role") in roles else "",
@@ -135,9 +144,7 @@ def inbox(request):
             "institution": institution,
             "roles": sorted(roles),
             "states": states,
-            "services": sorted(
-                services_by_code.values(), key=lambda version: version.service.procedure.code
-            ),
+            "services": sorted(services_by_code.values(), key=lambda version: version.service.procedure.code),
             "filters": filters,
             "rows": rows,
             "next_cursor": page.next_cursor,
@@ -193,7 +200,10 @@ def _work_context(request, case: Case, **extra) -> dict:
         and (case.escalated or bool(case.state_due_at and case.state_due_at < now)),
         "case_late": case.stage == Case.Stage.OPEN and bool(case.case_due_at and case.case_due_at < now),
         "answers": flow.summary(definition.form, case.answers, applicant=services.applicant_context(case)),
-        "evidence": selectors.evidence_of(case),
+        "evidence": [
+            {"item": item, "requirement": requirement_name(case.version, item.requirement_slug)}
+            for item in selectors.evidence_of(case)
+        ],
         "fetched": fetched_requirements(case.version),
         "history": _history(case, workflow),
         "actions": [{"key": action.key, "label": bilingual(action.label)} for action in actions],
@@ -220,7 +230,9 @@ def note(request, reference):
     try:
         services.add_note(case=case, text=text, official=request.authentication.user, actor=_actor(request))
     except services.CaseError as error:
-        context = _work_context(request, case, note_error=error.errors.get("note", str(error)), note_text=text)
+        context = _work_context(
+            request, case, note_error=error.errors.get("note", str(error)), note_text=text
+        )
         return render(request, "cases/officials/work.html", context, status=400)
     messages.success(request, _("Your note was added. The applicant does not see it."))
     return redirect("cases:work", reference=case.reference)
@@ -335,7 +347,10 @@ def act(request, reference, action_key):
             messages.success(
                 request,
                 _("Done: “%(action)s”. The case is now “%(state)s”.")
-                % {"action": bilingual(action.label), "state": bilingual(state.label) if state else case.state},
+                % {
+                    "action": bilingual(action.label),
+                    "state": bilingual(state.label) if state else case.state,
+                },
             )
             return redirect("cases:work", reference=case.reference)
     else:
@@ -348,7 +363,10 @@ def act(request, reference, action_key):
             messages.error(
                 request,
                 _("You cannot “%(action)s” this case now: it is “%(state)s”.")
-                % {"action": bilingual(action.label), "state": bilingual(state.label) if state else case.state},
+                % {
+                    "action": bilingual(action.label),
+                    "state": bilingual(state.label) if state else case.state,
+                },
             )
             return redirect("cases:work", reference=case.reference)
     state = workflow.states.get(expected_state)

@@ -95,9 +95,7 @@ def _pages(version, form) -> list[dict]:
 
 
 def _asked_documents(version, form) -> list[str]:
-    slugs = [
-        field.requirement for page in form.pages for field in page.fields if field.type == "file"
-    ]
+    slugs = [field.requirement for page in form.pages for field in page.fields if field.type == "file"]
     return [requirement_name(version, slug) for slug in dict.fromkeys(slugs)]
 
 
@@ -200,7 +198,11 @@ def service(request, procedure_code):
             "asked": _asked_documents(version, definition.form),
             "fetched": fetched_requirements(version),
             "fees": [
-                {"amount": fee["amount"], "currency": fee["currency"], "conditions": localized(fee, "conditions")}
+                {
+                    "amount": fee["amount"],
+                    "currency": fee["currency"],
+                    "conditions": localized(fee, "conditions"),
+                }
                 for fee in version.resolved.get("fees", [])
             ],
             "applicant": document.get("applicant", "any"),
@@ -217,7 +219,7 @@ def diagram(request, procedure_code):
     """The workflow as an SVG image, for linking and embedding elsewhere; revalidated by its ETag."""
     version = _published_or_404(procedure_code)
     svg = _diagram(version, selectors.definition_of(version)).encode()
-    etag = '"%s"' % hashlib.sha256(svg).hexdigest()[:40]
+    etag = f'"{hashlib.sha256(svg).hexdigest()[:40]}"'
     response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
     response["ETag"] = etag
     # An SVG opened on its own is a document: it may draw, never run anything.

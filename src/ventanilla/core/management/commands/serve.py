@@ -1,4 +1,7 @@
+import contextlib
+import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -18,6 +21,13 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--threads", type=int, default=8, help="Request threads in this process.")
         parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            help="Request processes sharing the port (forked; Python runs one thread at a time per process, so "
+            "one per core uses the machine). Each has --threads threads.",
+        )
+        parser.add_argument(
             "--no-worker",
             action="store_true",
             help="Serve only; run `ventanilla worker` elsewhere (for scale).",
@@ -28,7 +38,7 @@ class Command(BaseCommand):
             help="Skip migrations and reference data (when a release step already did them).",
         )
 
-    def handle(self, *, host, port, threads, no_worker, no_setup, **options):
+    def handle(self, *, host, port, threads, processes, no_worker, no_setup, **options):
         from django.core.wsgi import get_wsgi_application
         from waitress import serve
 
@@ -51,16 +61,12 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         self.stdout.write(self.style.SUCCESS(f"Serving on http://{host}:{port}/ (Ctrl+C to stop)"))
+        waitress = {"threads": threads, "ident": "ventanilla", "clear_untrusted_proxy_headers": True}
         try:
-            serve(
-                get_wsgi_application(),
-                host=host,
-                port=port,
-                threads=threads,
-                ident="ventanilla",
-                clear_untrusted_proxy_headers=True,
-                channel_timeout=60,
-            )
+            if processes > 1:
+                _serve_forked(get_wsgi_application(), host=host, port=port, processes=processes, **waitress)
+            else:
+                serve(get_wsgi_application(), host=host, port=port, channel_timeout=60, **waitress)
         finally:
             if worker is not None:
                 worker.terminate()
@@ -68,3 +74,41 @@ class Command(BaseCommand):
                     worker.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     worker.kill()
+
+
+def _serve_forked(application, *, host: str, port: int, processes: int, **waitress) -> None:
+    """Pre-fork: one listening socket, `processes` children each serving it with waitress; the parent only
+    waits, and passes SIGTERM/SIGINT on."""
+    from django.db import connections
+    from waitress import serve
+
+    listener = socket.create_server((host, port), backlog=2048)
+    connections.close_all()  # no database connection may be shared across a fork
+    children = []
+    for _ in range(processes):
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            try:
+                serve(application, sockets=[listener], channel_timeout=60, **waitress)
+            finally:
+                os._exit(0)
+        children.append(pid)
+
+    def stop(signum, frame):
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for child in children:
+        while True:
+            try:
+                os.waitpid(child, 0)
+                break
+            except ChildProcessError:
+                break
+            except InterruptedError:
+                continue

@@ -37,22 +37,19 @@ REGISTRAR = ("8-100-110", "Rosa", "Quintero")
 INFOPLAZA = "InfoPlaza Biblioteca Nacional (demo)"
 BUSINESS_RUC = "155700001-2-2020"  # fictitious
 BUSINESS_NAME = "Ferretería La Demostración, S.A."
-# Officials of the reference services' institutions: (username, first name, institution, workflow roles). Each
-# gets only the roles the institution's service uses.
+# Officials of the reference services' institutions: (username, first name, institution, workflow roles): a clerk
+# and a head who holds the service's reviewing roles, if it has any, and supervises the queue.
 OFFICIALS = [
     ("tramites.mupa", "Tomás", "MUN-PANAMA", ["clerk"]),
-    ("tecnico.mupa", "Tania", "MUN-PANAMA", ["reviewer", "approver"]),
-    ("supervisor.mupa", "Sergio", "MUN-PANAMA", ["supervisor"]),
+    ("jefa.mupa", "Tania", "MUN-PANAMA", ["reviewer", "approver", "supervisor"]),
     ("tramites.mici", "Marta", "MICI", ["clerk"]),
-    ("supervisor.mici", "Mario", "MICI", ["supervisor"]),
+    ("jefe.mici", "Mario", "MICI", ["supervisor"]),
     ("tramites.dgi", "Diego", "DGI", ["clerk"]),
-    ("supervisor.dgi", "Daniela", "DGI", ["supervisor"]),
+    ("jefa.dgi", "Daniela", "DGI", ["supervisor"]),
     ("tramites.mitradel", "Laura", "MITRADEL", ["clerk"]),
-    ("analista.mitradel", "Luis", "MITRADEL", ["reviewer", "approver"]),
-    ("supervisor.mitradel", "Lidia", "MITRADEL", ["supervisor"]),
+    ("jefe.mitradel", "Luis", "MITRADEL", ["reviewer", "approver", "supervisor"]),
     ("tramites.te", "Teresa", "TE", ["clerk"]),
-    ("archivo.te", "Tobías", "TE", ["reviewer"]),
-    ("supervisor.te", "Tatiana", "TE", ["supervisor"]),
+    ("jefe.te", "Tobías", "TE", ["reviewer", "supervisor"]),
 ]
 REFERENCE_SERVICES = [
     "MUN-PANAMA-PERMISO-CONSTRUCCION",
@@ -360,6 +357,7 @@ class Command(BaseCommand):
                         official=official,
                         actor=identity_selectors.actor_for(official),
                     )
+            where = f" ({case.state})" if case.state else ""
             self.stdout.write(
-                f"Case {case.reference} ({code}) for {person.username}: {case.get_stage_display()}"
+                f"Case {case.reference} {code} for {person.username}: {case.get_stage_display()}{where}"
             )

@@ -27,7 +27,9 @@ def permit_procedure(db):
     institution = Institution.objects.create(
         code="MUN-PRUEBA", kind="municipality", name_es="Municipio de Prueba", name_en="Test Municipality"
     )
-    other = Institution.objects.create(code="OTRA", kind="other", name_es="Otra entidad", name_en="Other body")
+    other = Institution.objects.create(
+        code="OTRA", kind="other", name_es="Otra entidad", name_en="Other body"
+    )
     procedure = Procedure.objects.create(
         code="MUN-PRUEBA-PERMISO",
         institution=institution,
@@ -71,7 +73,10 @@ def official(make_user, permit_procedure, system_actor):
         user = make_user()
         for role in roles:
             services.grant_role(
-                user=user, institution=institution or permit_procedure["institution"], role=role, actor=system_actor
+                user=user,
+                institution=institution or permit_procedure["institution"],
+                role=role,
+                actor=system_actor,
             )
         return user
 
