@@ -23,6 +23,7 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -179,7 +180,9 @@ def start_server(env: dict, port: int, threads: int, processes: int) -> subproce
         str(threads),
     ]
     command += ["--processes", str(processes), "--no-setup", "--no-worker"]
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # The server's log goes to a file: a pipe nobody reads fills up and stops the server mid-run.
+    log = tempfile.NamedTemporaryFile("w+", prefix="ventanilla-bench-serve-", suffix=".log")  # noqa: SIM115
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
     atexit.register(server.terminate)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -190,7 +193,8 @@ def start_server(env: dict, port: int, threads: int, processes: int) -> subproce
                 return server
         except OSError:
             if server.poll() is not None:
-                sys.exit(f"The server stopped: {server.stderr.read()}")
+                log.seek(0)
+                sys.exit(f"The server stopped: {log.read()}")
             time.sleep(0.3)
     sys.exit("The server did not start in time.")
 

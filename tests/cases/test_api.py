@@ -6,11 +6,10 @@ import json
 import pytest
 from django.test import Client
 
+from tests.cases.fixtures import ANSWERS, DEFINITION, PDF
 from ventanilla.cases.definitions import parse_source
 from ventanilla.catalogue.models import CatalogueRole
 from ventanilla.identity.models import StaffRole
-
-from tests.cases.fixtures import ANSWERS, DEFINITION, PDF
 
 SERVICE = "MUN-PRUEBA-PERMISO"
 NO_FILES_ANSWERS = {key: value for key, value in ANSWERS.items()}

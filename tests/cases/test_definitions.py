@@ -267,7 +267,7 @@ def test_the_admin_keeps_a_checked_draft_and_publishes_it(operator_client):
     broken = source_of(BIRTH_CERTIFICATE).replace("type: cedula", "type: signature", 1)
     page = operator_client.post("/admin/cases/serviceversion/add/", {"source": broken})
     assert page.status_code == 200
-    assert "form.pages[1].fields[1].type: Use one of:" in page.content.decode()
+    assert "form.pages[1].fields[1].type: " in page.content.decode()
     assert not ServiceVersion.objects.exists()
 
     saved = operator_client.post("/admin/cases/serviceversion/add/", {"source": source_of(BIRTH_CERTIFICATE)})

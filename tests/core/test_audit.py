@@ -13,7 +13,8 @@ OFFICIAL = Actor(id="user:42", label="ana.official", on_behalf_of="citizen:8-123
 
 
 def write_entries(n=5):
-    return [
+    """n lines, sealed into the chain as the workers' periodic task does."""
+    entries = [
         audit.record(
             actor=OFFICIAL,
             action="test.done",
@@ -23,6 +24,8 @@ def write_entries(n=5):
         )
         for i in range(n)
     ]
+    assert audit.seal() == n
+    return entries
 
 
 def raw(sql, params=()):
@@ -85,3 +88,24 @@ def test_the_command_fails_loudly_on_tampering(capsys):
     raw("UPDATE {table} SET object_id = 'x' WHERE seq = 1")
     with pytest.raises(CommandError, match="tampered"):
         call_command("audit", "verify")
+
+
+def test_lines_wait_unsealed_without_a_lock_and_are_chained_in_the_order_written():
+    entries = write_entries(3)
+    later = audit.record(actor=OFFICIAL, action="test.later", object_type="thing", object_id="9")
+    assert later.position is None and later.hash == ""
+    assert audit.verify() == (3, []), "an unsealed line is not a problem while it is fresh"
+    assert audit.seal() == 1
+    later = AuditEntry.objects.get(seq=later.seq)
+    assert later.position == 4 and later.prev_hash == AuditEntry.objects.get(seq=entries[-1].seq).hash
+    assert audit.verify() == (4, [])
+
+
+def test_lines_left_unsealed_for_long_are_reported():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    audit.record(actor=OFFICIAL, action="test.done", object_type="thing", object_id="1")
+    problems = audit.verify(now=timezone.now() + timedelta(minutes=11))[1]
+    assert [problem.message for problem in problems] == ["1 entries are still unsealed: is a worker running?"]

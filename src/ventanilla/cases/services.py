@@ -189,6 +189,39 @@ def _payload(case: Case, **extra) -> dict:
     }
 
 
+def _new_case(*, version, subject, subject_label, applicant, filed_by, actor, start_key: str = "") -> Case:
+    """An unsaved draft with the answers its form prefills from the applicant's account."""
+    if version.status != ServiceVersion.Status.PUBLISHED:
+        raise CaseError(_("This service is not open for applications."))
+    case = Case(
+        version=version,
+        institution=version.service.procedure.institution,
+        subject=subject,
+        subject_label=subject_label[:200],
+        applicant=applicant,
+        filed_by=filed_by,
+        channel=actor.channel,
+        start_key=start_key,
+    )
+    case.answers = flow.initial_answers(selectors.definition_of(version).form, applicant_context(case))
+    return case
+
+
+def _insert(case: Case) -> None:
+    """Save a new case under a fresh random reference (drawing again in the rare event one is taken). An
+    IntegrityError from anything else (a repeated start_key) is raised."""
+    for _attempt in range(5):
+        case.reference = new_reference("SOL")
+        try:
+            with transaction.atomic():
+                case.save(force_insert=True)
+            return
+        except IntegrityError:
+            if not Case.objects.filter(reference=case.reference).exists():
+                raise
+    raise CaseError(_("The case could not be created. Try again."))
+
+
 def start_case(
     *,
     version: ServiceVersion,
@@ -201,39 +234,27 @@ def start_case(
 ) -> tuple[Case, bool]:
     """A draft case (no answers yet beyond prefills). The same `start_key` from the same person (a double
     click, a retried request) returns the first case. Returns (case, created)."""
-    if version.status != ServiceVersion.Status.PUBLISHED:
-        raise CaseError(_("This service is not open for applications."))
     existing = Case.objects.filter(filed_by=filed_by, start_key=start_key).first() if start_key else None
     if existing is not None:
         return existing, False
-    definition = selectors.definition_of(version)
-    for _attempt in range(5):
-        case = Case(
-            reference=new_reference("SOL"),
-            version=version,
-            institution=version.service.procedure.institution,
-            subject=subject,
-            subject_label=subject_label[:200],
-            applicant=applicant,
-            filed_by=filed_by,
-            channel=actor.channel,
-            start_key=start_key,
-        )
-        case.answers = flow.initial_answers(definition.form, applicant_context(case))
-        try:
-            with transaction.atomic():
-                case.save(force_insert=True)
-                _event(case, CaseEvent.Kind.STARTED, actor, filed_by, by_applicant=True)
-                audit.record(
-                    actor=actor, action="cases.started", object_type="case", object_id=case.reference
-                )
-            return case, True
-        except IntegrityError:
-            if start_key:
-                existing = Case.objects.filter(filed_by=filed_by, start_key=start_key).first()
-                if existing is not None:
-                    return existing, False
-    raise CaseError(_("The case could not be created. Try again."))
+    case = _new_case(
+        version=version,
+        subject=subject,
+        subject_label=subject_label,
+        applicant=applicant,
+        filed_by=filed_by,
+        actor=actor,
+        start_key=start_key,
+    )
+    try:
+        with transaction.atomic():
+            _insert(case)
+            _event(case, CaseEvent.Kind.STARTED, actor, filed_by, by_applicant=True)
+            audit.record(actor=actor, action="cases.started", object_type="case", object_id=case.reference)
+    except IntegrityError:
+        # The same start_key committed by a concurrent request (a double click): that case is the one.
+        return Case.objects.get(filed_by=filed_by, start_key=start_key), False
+    return case, True
 
 
 def _locked(case: Case) -> Case:
@@ -406,19 +427,7 @@ def submit(*, case: Case, actor: Actor) -> Case:
             raise CaseError(_("This application was withdrawn before it was sent."))
         return case
     definition = selectors.definition_of(case.version)
-    errors = flow.clean_answers(definition.form, case.answers, applicant=applicant_context(case))
-    if errors:
-        raise CaseError(_("Some answers are missing or need correcting before you can send this."), errors)
-    workflow = definition.workflow
-    now = timezone.now()
-    initial = workflow.states[workflow.initial]
-    procedure = case.version.service.procedure
-    case_days = workflow.case_sla_days or procedure.max_days or DEFAULT_CASE_DAYS
-    case.answers = flow.prune(definition.form, case.answers)
-    case.stage, case.state, case.queue_role = Case.Stage.OPEN, initial.key, initial.role or ""
-    case.submitted_at = case.state_entered_at = now
-    case.case_due_at = calendar.add_working_days(now, case_days)
-    case.state_due_at = _deadline(now, initial.sla_days, cap=case.case_due_at)
+    _send(case, definition, case.answers)
     case.current_page = ""
     case.save()
     fetch = case.version.resolved.get("fetch", [])
@@ -428,12 +437,29 @@ def submit(*, case: Case, actor: Actor) -> Case:
         actor,
         case.filed_by,
         by_applicant=True,
-        to_state=initial.key,
+        to_state=case.state,
         data={"fetch": fetch},
     )
     audit.record(actor=actor, action="cases.submitted", object_type="case", object_id=case.reference)
     events.emit(SUBMITTED, subject=case.subject, payload=_payload(case, fetch=fetch, channel=case.channel))
     return case
+
+
+def _send(case: Case, definition, answers: dict) -> None:
+    """Check the answers in full and put the case in its workflow's first state, with its deadlines (the case
+    is saved by the caller). Raises CaseError listing every answer to fix."""
+    errors = flow.clean_answers(definition.form, answers, applicant=applicant_context(case))
+    if errors:
+        raise CaseError(_("Some answers are missing or need correcting before you can send this."), errors)
+    workflow = definition.workflow
+    now = timezone.now()
+    initial = workflow.states[workflow.initial]
+    case_days = workflow.case_sla_days or case.version.service.procedure.max_days or DEFAULT_CASE_DAYS
+    case.answers = flow.prune(definition.form, answers)
+    case.stage, case.state, case.queue_role = Case.Stage.OPEN, initial.key, initial.role or ""
+    case.submitted_at = case.state_entered_at = now
+    case.case_due_at = calendar.add_working_days(now, case_days)
+    case.state_due_at = _deadline(now, initial.sla_days, cap=case.case_due_at)
 
 
 @transaction.atomic
@@ -448,25 +474,18 @@ def start_and_submit(
     actor: Actor,
 ) -> Case:
     """Start, answer and send an application in one go (the API's one-request submission): the same checks and
-    records as start_case + update_answers + submit, in one transaction and a third of the queries — the case
-    is written once, already sent, and its audit entry comes last, so the audit log's lock is held only for
-    the end of the transaction."""
-    if version.status != ServiceVersion.Status.PUBLISHED:
-        raise CaseError(_("This service is not open for applications."))
+    records as start_case + update_answers + submit, in one transaction and a third of the queries: the case
+    is written once, already sent."""
     definition = selectors.definition_of(version)
-    procedure = version.service.procedure
-    case = Case(
-        reference=new_reference("SOL"),
+    case = _new_case(
         version=version,
-        institution=procedure.institution,
         subject=subject,
-        subject_label=subject_label[:200],
+        subject_label=subject_label,
         applicant=applicant,
         filed_by=filed_by,
-        channel=actor.channel,
+        actor=actor,
     )
-    applicant_facts = applicant_context(case)
-    merged = {**flow.initial_answers(definition.form, applicant_facts), **answers}
+    merged = {**case.answers, **answers}
     if _evidence_answers(definition, merged):
         # Files are uploaded to a started application first; one request cannot carry them.
         raise CaseError(
@@ -476,28 +495,9 @@ def start_and_submit(
                 for key, _i in _evidence_answers(definition, merged)
             },
         )
-    errors = flow.clean_answers(definition.form, merged, applicant=applicant_facts)
-    if errors:
-        raise CaseError(_("Some answers are missing or need correcting before you can send this."), errors)
-    workflow = definition.workflow
-    initial = workflow.states[workflow.initial]
-    now = timezone.now()
-    case_days = workflow.case_sla_days or procedure.max_days or DEFAULT_CASE_DAYS
-    case.answers = flow.prune(definition.form, merged)
-    case.stage, case.state, case.queue_role = Case.Stage.OPEN, initial.key, initial.role or ""
-    case.submitted_at = case.state_entered_at = now
-    case.case_due_at = calendar.add_working_days(now, case_days)
-    case.state_due_at = _deadline(now, initial.sla_days, cap=case.case_due_at)
+    _send(case, definition, merged)
     fetch = version.resolved.get("fetch", [])
-    for _attempt in range(5):
-        try:
-            with transaction.atomic():
-                case.save(force_insert=True)
-            break
-        except IntegrityError:
-            case.reference = new_reference("SOL")  # a reference already taken: draw another
-    else:
-        raise CaseError(_("The case could not be created. Try again."))
+    _insert(case)
     common = {"case": case, "actor": filed_by, "actor_label": actor.label, "channel": actor.channel}
     CaseEvent.objects.bulk_create(
         [
@@ -505,7 +505,7 @@ def start_and_submit(
             CaseEvent(
                 kind=CaseEvent.Kind.SUBMITTED,
                 by_applicant=True,
-                to_state=initial.key,
+                to_state=case.state,
                 data={"fetch": fetch},
                 **common,
             ),

@@ -4,10 +4,15 @@ from django.db import models
 
 
 class AuditEntry(models.Model):
-    """One line of the append-only audit log. Each line's hash covers the previous line's hash, so an edit or a
-    deletion anywhere breaks the chain from that point on (see ventanilla.core.audit.verify)."""
+    """One line of the append-only audit log. Lines are written without waiting for each other (in the
+    transaction of the change they record) and then sealed into a chain in the order they were written: each
+    sealed line's hash covers the previous line's hash, so an edit or a deletion anywhere breaks the chain from
+    that point on (see ventanilla.core.audit)."""
 
-    seq = models.PositiveBigIntegerField(primary_key=True)
+    seq = models.BigAutoField(primary_key=True)
+    position = models.PositiveBigIntegerField(
+        null=True, blank=True, unique=True, help_text="The line's place in the chain, once sealed."
+    )
     at = models.DateTimeField()
     actor_id = models.CharField(max_length=100)
     actor_label = models.CharField(max_length=200)
@@ -17,13 +22,16 @@ class AuditEntry(models.Model):
     object_type = models.CharField(max_length=100)
     object_id = models.CharField(max_length=100)
     data = models.JSONField(default=dict)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["seq"]
         verbose_name_plural = "audit entries"
-        indexes = [models.Index(fields=["object_type", "object_id"])]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"]),
+            models.Index(fields=["seq"], condition=models.Q(position__isnull=True), name="audit_unsealed"),
+        ]
 
     def __str__(self):
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
@@ -38,7 +46,7 @@ class AuditEntry(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """The single row that serialises appends and remembers the chain's tip, so that removing the newest lines
+    """The single row that serialises sealing and remembers the chain's tip, so that removing the newest lines
     is detected too."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)

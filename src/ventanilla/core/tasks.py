@@ -5,7 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
-from . import idempotency, schedule
+from . import audit, idempotency, schedule
 from .events import handler_named
 from .models import EventDelivery
 
@@ -50,3 +50,10 @@ def deliver_event(*, delivery_id: str) -> str:
 def purge_idempotency_records() -> int:
     """Answers to Idempotency-Keys are replayed for a day, then forgotten."""
     return idempotency.purge_expired()
+
+
+@schedule.every(timedelta(minutes=1))
+@task()
+def seal_audit_log() -> int:
+    """Chain the audit lines written since the last run (see core.audit)."""
+    return audit.seal()

@@ -4,12 +4,19 @@ from ventanilla.core import audit
 
 
 class Command(BaseCommand):
-    help = "Check the audit log: `ventanilla audit verify` reports any entry edited or deleted after it was written."
+    help = (
+        "The audit log: `ventanilla audit verify` seals what is waiting (as the workers do every minute), then "
+        "reports any entry edited or deleted after it was sealed; `ventanilla audit seal` only seals."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("action", choices=["verify"])
+        parser.add_argument("action", choices=["verify", "seal"])
 
     def handle(self, *, action, **options):
+        sealed = audit.seal()
+        if action == "seal":
+            self.stdout.write(f"{sealed} entries sealed.")
+            return
         checked, problems = audit.verify()
         if problems:
             for problem in problems:
