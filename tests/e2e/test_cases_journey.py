@@ -86,7 +86,14 @@ def apply_as_a_company(page, tmp_path, live_server, citizen, password):
     # Check your answers, declare, send.
     assert "/revisar/" in page.url
     summary = page.locator("main").inner_text()
-    for answer in ("+507 6123-4567", "155700001-2-2020", "A second floor on a house", "90", "75", "plans.pdf"):
+    for answer in (
+        "+507 6123-4567",
+        "155700001-2-2020",
+        "A second floor on a house",
+        "90",
+        "75",
+        "plans.pdf",
+    ):
         assert answer in summary, f"{answer} is on the check-your-answers page"
     page.locator("#declaration").check()
     follow(page, page.get_by_role("button", name="Accept and send"))

@@ -3,6 +3,7 @@ answer to the outcome. Each function is one transaction, audited, and announces 
 
 import hashlib
 import os
+import re
 from datetime import datetime, timedelta
 
 import filetype
@@ -385,13 +386,12 @@ def update_answers(*, case: Case, answers: dict, actor: Actor) -> Case:
     _require_draft(case)
     definition = selectors.definition_of(case.version)
     merged = {**case.answers, **answers}
-    errors = flow.clean_answers(definition.form, merged, applicant=applicant_context(case))
-    shaped = {
-        path: message for path, message in errors.items() if path.split("[")[0].split(".")[0] in answers
-    }
-    shaped = {path: message for path, message in shaped.items() if merged.get(path.split("[")[0]) is not None}
-    if shaped:
-        raise CaseError(_("Some answers are not valid."), shaped)
+    values, errors = flow.normalized_answers(definition.form, merged, applicant=applicant_context(case))
+    given = {key for key, value in answers.items() if value is not None}
+    # Questions not answered yet are for the submission to insist on; what was sent now must be right.
+    refused = {path: message for path, message in errors.items() if re.split(r"[.\[]", path)[0] in given}
+    if refused:
+        raise CaseError(_("Some answers are not valid."), refused)
     own = {str(evidence_id) for evidence_id in case.evidence.values_list("id", flat=True)}
     for field_key, evidence_id in _evidence_answers(definition, merged):
         if evidence_id not in own:
@@ -399,7 +399,7 @@ def update_answers(*, case: Case, answers: dict, actor: Actor) -> Case:
                 _("Some answers are not valid."),
                 {field_key: _("Upload the file to this application first, then give its id.")},
             )
-    case.answers = merged
+    case.answers = {**merged, **{key: values[key] for key in given if key in values}}
     case.save(update_fields=["answers", "updated_at"])
     return case
 
@@ -448,14 +448,14 @@ def submit(*, case: Case, actor: Actor) -> Case:
 def _send(case: Case, definition, answers: dict) -> None:
     """Check the answers in full and put the case in its workflow's first state, with its deadlines (the case
     is saved by the caller). Raises CaseError listing every answer to fix."""
-    errors = flow.clean_answers(definition.form, answers, applicant=applicant_context(case))
+    values, errors = flow.normalized_answers(definition.form, answers, applicant=applicant_context(case))
     if errors:
         raise CaseError(_("Some answers are missing or need correcting before you can send this."), errors)
     workflow = definition.workflow
     now = timezone.now()
     initial = workflow.states[workflow.initial]
     case_days = workflow.case_sla_days or case.version.service.procedure.max_days or DEFAULT_CASE_DAYS
-    case.answers = flow.prune(definition.form, answers)
+    case.answers = values  # as stored: canonical identifiers, E.164 phones, only the questions that count
     case.stage, case.state, case.queue_role = Case.Stage.OPEN, initial.key, initial.role or ""
     case.submitted_at = case.state_entered_at = now
     case.case_due_at = calendar.add_working_days(now, case_days)
