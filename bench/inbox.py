@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.identity import Client, configure, form_fields, free_port  # noqa: E402
-from bench.submissions import DEFINITION, start_server  # noqa: E402
+from bench.submissions import DEFINITION, publish_service, start_server  # noqa: E402
 
 TARGET_P50, TARGET_P99 = 15.0, 50.0
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/vt_bench_inbox"
@@ -75,7 +75,6 @@ def set_up() -> tuple[list, list, object, object, str]:
     from django.utils import timezone
 
     from ventanilla.cases import services
-    from ventanilla.catalogue.models import Institution, Procedure
     from ventanilla.core.actor import Actor
     from ventanilla.identity import factors
     from ventanilla.identity import services as identity
@@ -84,29 +83,10 @@ def set_up() -> tuple[list, list, object, object, str]:
     actor = Actor.system("bench")
     institutions, versions = [], []
     for number in range(INSTITUTIONS):
-        institution = Institution.objects.create(
-            code=f"MUN-BENCH-{number}",
-            kind="municipality",
-            name_es=f"Municipio {number}",
-            name_en=f"Town {number}",
-        )
         code = f"MUN-BENCH-{number}-AVISO"
-        Procedure.objects.create(
-            code=code,
-            institution=institution,
-            title_es="Aviso de operación",
-            title_en="Notice of operation",
-            description_es="Aviso.",
-            description_en="Notice.",
-            audience="both",
-            channels=["online"],
-            sign_in_level="low",
-            max_days=10,
-            level=4,
-            status="published",
-            languages=["es"],
+        institution, version = publish_service(
+            code=code, institution_code=f"MUN-BENCH-{number}", definition=definition_for(code)
         )
-        version = services.import_definition(source=json.dumps(definition_for(code)), actor=actor)
         institutions.append(institution)
         versions.append(version)
     official = identity.create_user(

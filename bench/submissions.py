@@ -120,27 +120,21 @@ DEFINITION = {
 }
 
 
-def set_up() -> str:
-    """The service and a citizen with an API token, in the bench's database; returns the token."""
-    from django.db import connection
-
+def publish_service(*, code: str, institution_code: str, definition: dict):
+    """A procedure of a new institution, with `definition` published as its online service; returns the
+    institution and the version."""
     from ventanilla.cases import services
     from ventanilla.catalogue.models import Institution, Procedure
     from ventanilla.core.actor import Actor
-    from ventanilla.identity import services as identity
-    from ventanilla.identity.models import DocumentType, User
 
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW synchronous_commit")
-        setting = cursor.fetchone()[0]
-    if setting != "on":
-        sys.exit(f"synchronous_commit is {setting!r}: this bench measures durable submissions (on).")
-    actor = Actor.system("bench")
     institution = Institution.objects.create(
-        code="MUN-BENCH", kind="municipality", name_es="Municipio de Prueba", name_en="Bench Municipality"
+        code=institution_code,
+        kind="municipality",
+        name_es=f"Municipio {institution_code}",
+        name_en=institution_code,
     )
     Procedure.objects.create(
-        code=SERVICE,
+        code=code,
         institution=institution,
         title_es="Aviso de operación",
         title_en="Notice of operation",
@@ -154,7 +148,24 @@ def set_up() -> str:
         status="published",
         languages=["es"],
     )
-    services.import_definition(source=json.dumps(DEFINITION), actor=actor)
+    return institution, services.import_definition(source=json.dumps(definition), actor=Actor.system("bench"))
+
+
+def set_up() -> str:
+    """The service and a citizen with an API token, in the bench's database; returns the token."""
+    from django.db import connection
+
+    from ventanilla.core.actor import Actor
+    from ventanilla.identity import services as identity
+    from ventanilla.identity.models import DocumentType, User
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        setting = cursor.fetchone()[0]
+    if setting != "on":
+        sys.exit(f"synchronous_commit is {setting!r}: this bench measures durable submissions (on).")
+    actor = Actor.system("bench")
+    publish_service(code=SERVICE, institution_code="MUN-BENCH", definition=DEFINITION)
     citizen = User.objects.create_user(
         username="8-888-8888",
         email="bench@example.org",

@@ -447,6 +447,26 @@ def test_notes_are_for_officials_only(submitted_case, official, make_citizen, ap
     assert all(event["kind"] != "note" for event in seen_by_applicant)
 
 
+def test_an_official_and_the_applicant_write_to_each_other(
+    submitted_case, official, make_citizen, api_client_for
+):
+    citizen = make_citizen()
+    case = submitted_case(citizen=citizen)
+    clerk = api_client_for(official("clerk"))
+    path = f"/api/v1/back-office/cases/{case.reference}/messages"
+    assert post_json(clerk, path, {"text": "Falta la firma del ingeniero"}).status_code == 201
+    applicant = api_client_for(citizen)
+    history = applicant.get(f"/api/v1/applications/{case.reference}").json()["history"]
+    assert history[-1]["text"] == "Falta la firma del ingeniero"
+    reply = post_json(applicant, f"/api/v1/applications/{case.reference}/messages", {"text": "La envío hoy"})
+    assert reply.status_code == 201
+    assert (
+        clerk.get(f"/api/v1/back-office/cases/{case.reference}").json()["history"][-1]["text"]
+        == "La envío hoy"
+    )
+    assert post_json(clerk, path, {"text": "  "}).status_code == 422
+
+
 def test_an_official_of_another_institution_sees_nothing(
     submitted_case, official, permit_procedure, make_citizen, api_client_for
 ):

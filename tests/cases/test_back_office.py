@@ -243,6 +243,20 @@ def test_an_internal_note_is_for_officials_only(submitted_case, official, make_c
     assert empty.status_code == 400 and "There is a problem" in empty.content.decode()
 
 
+def test_an_official_writes_to_the_applicant_who_reads_it_on_the_case(submitted_case, official, make_citizen):
+    citizen = make_citizen()
+    case = submitted_case(citizen=citizen)
+    browser = sign_in_with_second_factor(official("clerk"))
+    sent = browser.post(
+        english("cases:message-to-applicant", case.reference), {"message": "Su plano llegó bien"}
+    )
+    assert sent.status_code == 302
+    applicant_page = sign_in(citizen).get(spanish("cases:detail", case.reference)).content.decode()
+    assert "Su plano llegó bien" in applicant_page
+    empty = browser.post(english("cases:message-to-applicant", case.reference), {"message": ""})
+    assert empty.status_code == 400 and "There is a problem" in empty.content.decode()
+
+
 # --- Actions -----------------------------------------------------------------------------------------------
 
 

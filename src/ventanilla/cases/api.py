@@ -750,3 +750,21 @@ def back_office_note(request, reference: str, body: TextIn):
         actor=actor_for(request.auth, channel="api"),
     )
     return Status(201, _event(event, for_official=True))
+
+
+@router.post(
+    "/back-office/cases/{reference}/messages",
+    response={201: EventSchema},
+    tags=[BACK_OFFICE],
+    summary="Write to the applicant (it shows on their case, and they can answer)",
+)
+@refusals
+def back_office_message(request, reference: str, body: TextIn):
+    event = services.post_message(
+        case=_official_case(request, reference),
+        text=body.text,
+        by_applicant=False,
+        actor=actor_for(request.auth, channel="api"),
+        user=request.auth,
+    )
+    return Status(201, _event(event, for_official=True))

@@ -128,6 +128,11 @@ class Case(models.Model):
             ),
             models.Index(
                 fields=["institution", "state_due_at", "id"],
+                condition=Q(stage="open"),
+                name="cases_open",
+            ),
+            models.Index(
+                fields=["institution", "state_due_at", "id"],
                 condition=Q(stage="open", escalated=True),
                 name="cases_escalated",
             ),

@@ -462,7 +462,7 @@ def _send(case: Case, definition, answers: dict) -> None:
     case.state_due_at = _deadline(now, initial.sla_days, cap=case.case_due_at)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # one transaction with the caller's (the API's idempotency record)
 def start_and_submit(
     *,
     version: ServiceVersion,

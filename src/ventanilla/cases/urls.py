@@ -23,6 +23,7 @@ urlpatterns = [
     path("gestion/solicitudes/<str:reference>/tomar/", officials.claim, name="claim"),
     path("gestion/solicitudes/<str:reference>/asignar/", officials.assign, name="assign"),
     path("gestion/solicitudes/<str:reference>/notas/", officials.note, name="note"),
+    path("gestion/solicitudes/<str:reference>/mensajes/", officials.message, name="message-to-applicant"),
     # The public service pages (views/service_pages.py)
     path("servicios/<str:procedure_code>/", service_pages.service, name="service"),
     path("servicios/<str:procedure_code>/diagrama.svg", service_pages.diagram, name="diagram"),

@@ -323,6 +323,15 @@ class _Checker:
                 _("Say whose queue the case is in while in '%(state)s': add a 'role'.")
                 % {"state": self.name(state["key"])},
             )
+        elif kind == "active" and state["role"] == self.data.get("escalation_role", SUPERVISOR):
+            self.error(
+                ["states", index, "role"],
+                _(
+                    "'%(role)s' is the role that receives the cases that missed a deadline; give this state the "
+                    "role of the officials who work on it."
+                )
+                % {"role": state["role"]},
+            )
 
     def check_initial(self) -> None:
         initial = self.data["initial"]

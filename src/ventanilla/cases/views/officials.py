@@ -222,20 +222,47 @@ def work(request, reference):
     return render(request, "cases/officials/work.html", _work_context(request, case))
 
 
+def _write(request, reference, *, field: str, save, done: str):
+    """A text an official writes on the case (an internal note, a message to the applicant)."""
+    case = _case_or_404(request, reference)
+    text = request.POST.get(field, "")
+    try:
+        save(case=case, text=text, official=request.authentication.user, actor=_actor(request))
+    except services.CaseError as error:
+        context = _work_context(
+            request, case, **{f"{field}_error": error.errors.get(field, str(error)), f"{field}_text": text}
+        )
+        return render(request, "cases/officials/work.html", context, status=400)
+    messages.success(request, done)
+    return redirect("cases:work", reference=case.reference)
+
+
 @official_required
 @require_POST
 def note(request, reference):
-    case = _case_or_404(request, reference)
-    text = request.POST.get("note", "")
-    try:
-        services.add_note(case=case, text=text, official=request.authentication.user, actor=_actor(request))
-    except services.CaseError as error:
-        context = _work_context(
-            request, case, note_error=error.errors.get("note", str(error)), note_text=text
-        )
-        return render(request, "cases/officials/work.html", context, status=400)
-    messages.success(request, _("Your note was added. The applicant does not see it."))
-    return redirect("cases:work", reference=case.reference)
+    return _write(
+        request,
+        reference,
+        field="note",
+        save=services.add_note,
+        done=_("Your note was added. The applicant does not see it."),
+    )
+
+
+def _message_to_applicant(*, case, text, official, actor):
+    services.post_message(case=case, text=text, by_applicant=False, actor=actor, user=official)
+
+
+@official_required
+@require_POST
+def message(request, reference):
+    return _write(
+        request,
+        reference,
+        field="message",
+        save=_message_to_applicant,
+        done=_("Your message was sent to the applicant. It is on the case's history."),
+    )
 
 
 def _assign(request, case: Case, to) -> None:

@@ -1,7 +1,4 @@
-import contextlib
-import os
 import signal
-import socket
 import subprocess
 import sys
 
@@ -24,8 +21,8 @@ class Command(BaseCommand):
             "--processes",
             type=int,
             default=1,
-            help="Request processes sharing the port (forked; Python runs one thread at a time per process, so "
-            "one per core uses the machine). Each has --threads threads.",
+            help="Request processes sharing the port (gunicorn; Python runs one thread at a time per process, "
+            "so one per core uses the machine). Each has --threads threads.",
         )
         parser.add_argument(
             "--no-worker",
@@ -61,12 +58,21 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         self.stdout.write(self.style.SUCCESS(f"Serving on http://{host}:{port}/ (Ctrl+C to stop)"))
-        waitress = {"threads": threads, "ident": "ventanilla", "clear_untrusted_proxy_headers": True}
         try:
             if processes > 1:
-                _serve_forked(get_wsgi_application(), host=host, port=port, processes=processes, **waitress)
+                _serve_with_processes(
+                    get_wsgi_application(), host=host, port=port, processes=processes, threads=threads
+                )
             else:
-                serve(get_wsgi_application(), host=host, port=port, channel_timeout=60, **waitress)
+                serve(
+                    get_wsgi_application(),
+                    host=host,
+                    port=port,
+                    threads=threads,
+                    ident="ventanilla",
+                    clear_untrusted_proxy_headers=True,
+                    channel_timeout=60,
+                )
         finally:
             if worker is not None:
                 worker.terminate()
@@ -76,39 +82,28 @@ class Command(BaseCommand):
                     worker.kill()
 
 
-def _serve_forked(application, *, host: str, port: int, processes: int, **waitress) -> None:
-    """Pre-fork: one listening socket, `processes` children each serving it with waitress; the parent only
-    waits, and passes SIGTERM/SIGINT on."""
-    from django.db import connections
-    from waitress import serve
+def _serve_with_processes(application, *, host: str, port: int, processes: int, threads: int) -> None:
+    """Several processes on one port, with gunicorn's pre-fork arbiter (it restarts a process that dies and
+    stops them all cleanly on SIGTERM): Python runs one thread at a time per process, so one per core uses
+    the machine."""
+    from gunicorn.app.base import BaseApplication
 
-    listener = socket.create_server((host, port), backlog=2048)
-    connections.close_all()  # no database connection may be shared across a fork
-    children = []
-    for _ in range(processes):
-        pid = os.fork()
-        if pid == 0:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            try:
-                serve(application, sockets=[listener], channel_timeout=60, **waitress)
-            finally:
-                os._exit(0)
-        children.append(pid)
+    class Server(BaseApplication):
+        def load_config(self):
+            for key, value in {
+                "bind": f"{host}:{port}",
+                "workers": processes,
+                "worker_class": "gthread",
+                "threads": threads,
+                "timeout": 60,
+                "backlog": 2048,
+                "accesslog": None,
+                "errorlog": "-",
+                "loglevel": "warning",
+            }.items():
+                self.cfg.set(key, value)
 
-    def stop(signum, frame):
-        for child in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signal.SIGTERM)
+        def load(self):
+            return application
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    for child in children:
-        while True:
-            try:
-                os.waitpid(child, 0)
-                break
-            except ChildProcessError:
-                break
-            except InterruptedError:
-                continue
+    Server().run()
