@@ -499,3 +499,16 @@ def test_an_official_in_several_institutions_says_which(
     response = client.get("/api/v1/back-office/cases")
     assert response.status_code == 422 and "institution" in errors_of(response)
     assert len(client.get("/api/v1/back-office/cases?institution=MUN-PRUEBA").json()["items"]) == 1
+
+
+def test_a_service_that_needs_a_second_factor_is_not_for_api_tokens(
+    permit_service, submitted_case, make_citizen, api_client_for
+):
+    citizen = make_citizen(level="substantial")
+    case = submitted_case(citizen=citizen)
+    permit_service.resolved = {**permit_service.resolved, "sign_in_level": "substantial"}
+    permit_service.save(update_fields=["resolved"])
+    client = api_client_for(citizen)
+    refused = post_json(client, "/api/v1/applications", {"service": "MUN-PRUEBA-PERMISO"})
+    assert refused.status_code == 403 and "use it from the website" in refused.json()["detail"]
+    assert client.get(f"/api/v1/applications/{case.reference}").status_code == 403

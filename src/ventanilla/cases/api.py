@@ -371,12 +371,27 @@ def _application_detail(request, case: Case) -> dict:
     }
 
 
+def _token_may_handle(version: ServiceVersion) -> None:
+    """A personal API token proves a password-level sign-in at most: services that ask for a second factor or
+    an identity checked in person are used from the website, where the session's level is known."""
+    level = version.resolved.get("sign_in_level") or version.service.procedure.sign_in_level
+    if level not in ("none", "low"):
+        raise PermissionDenied(
+            _(
+                "This service needs a sign-in at level %(level)s, which an API token does not prove: use it "
+                "from the website."
+            )
+            % {"level": level}
+        )
+
+
 def _mine(request, reference: str) -> Case:
     case = selectors.case_for_subject(_subject(request.auth), reference)
     if case is None:
         raise Http404(
             _("You have no application with the reference %(reference)s.") % {"reference": reference}
         )
+    _token_may_handle(case.version)
     return case
 
 
@@ -396,6 +411,7 @@ def _start(request, body: ApplicationIn) -> dict:
     if version.document.get("applicant") == "business":
         message = _("This service is for businesses: apply from the web, acting for the business.")
         raise services.CaseError(message, {"service": message})
+    _token_may_handle(version)
     actor = actor_for(user, channel="api")
     who = {"subject": _subject(user), "subject_label": str(user), "applicant": user, "filed_by": user}
     if body.submit:

@@ -223,7 +223,9 @@ def queue(
     if mine and user is not None:
         cases = cases.filter(assigned_to=user)
     elif visible == {SUPERVISOR}:
-        cases = cases.filter(escalated=True)  # the supervisors' own queue: what went late (no state is theirs)
+        cases = cases.filter(
+            escalated=True
+        )  # the supervisors' own queue: what went late (no state is theirs)
     elif SUPERVISOR in visible:
         cases = cases.filter(Q(queue_role__in=visible) | Q(escalated=True))
     else:
