@@ -402,7 +402,7 @@ def _as_json(schema: type[Schema], data: dict) -> dict:
 
 def _start(request, body: ApplicationIn) -> dict:
     user = request.auth
-    version = selectors.published_version(body.service)
+    version = selectors.recently_published_version(body.service)
     if version is None:
         message = _("There is no published online service for the procedure %(code)s.") % {
             "code": body.service

@@ -2,6 +2,7 @@
 for whom they act; an official sees the cases of the institutions where they hold a role."""
 
 import threading
+import time
 from dataclasses import dataclass
 
 from django.db.models import Q
@@ -51,6 +52,30 @@ def published_version(procedure_code: str) -> ServiceVersion | None:
         .filter(service__procedure__code=procedure_code, status=ServiceVersion.Status.PUBLISHED)
         .first()
     )
+
+
+RECENT_VERSION_SECONDS = 5.0
+_recent_versions: dict[str, tuple[float, ServiceVersion | None]] = {}
+
+
+def recently_published_version(procedure_code: str) -> ServiceVersion | None:
+    """published_version, remembered for a few seconds per process: for the busiest write (starting an
+    application through the API). A version published in those seconds is picked up a moment later, and
+    the cases started meanwhile are on the previous one, which versioning allows: a case keeps its version."""
+    now = time.monotonic()
+    remembered = _recent_versions.get(procedure_code)
+    if remembered is not None and now - remembered[0] < RECENT_VERSION_SECONDS:
+        return remembered[1]
+    version = published_version(procedure_code)
+    with _loaded_lock:
+        _recent_versions[procedure_code] = (now, version)
+    return version
+
+
+def forget_recent_versions() -> None:
+    """Called on publication, so this process sees a new version at once (others within seconds)."""
+    with _loaded_lock:
+        _recent_versions.clear()
 
 
 def published_versions():

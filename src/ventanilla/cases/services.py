@@ -115,6 +115,7 @@ def publish(*, version: ServiceVersion, actor: Actor, user=None) -> ServiceVersi
     version.computed_level = levels.computed_level(definitions.load(version.document))
     version.published_at, version.published_by = timezone.now(), user
     version.save()
+    selectors.forget_recent_versions()
     audit.record(
         actor=actor,
         action="cases.service_published",
