@@ -35,7 +35,7 @@ def raw(sql, params=()):
 
 def test_entries_record_who_for_whom_and_channel_and_the_log_verifies():
     write_entries()
-    first = AuditEntry.objects.get(seq=1)
+    first = AuditEntry.objects.get(position=1)
     assert (first.actor_label, first.on_behalf_of, first.channel) == (
         "ana.official",
         "citizen:8-123-456",
@@ -46,28 +46,28 @@ def test_entries_record_who_for_whom_and_channel_and_the_log_verifies():
 
 def test_an_edited_row_is_reported():
     write_entries()
-    raw("UPDATE {table} SET data = %s WHERE seq = 3", ['{"n": 99}'])
+    raw("UPDATE {table} SET data = %s WHERE position = 3", ['{"n": 99}'])
     checked, problems = audit.verify()
     assert checked == 5
-    assert [(p.seq, "edited" in p.message) for p in problems] == [(3, True)]
+    assert [(p.position, "edited" in p.message) for p in problems] == [(3, True)]
 
 
 def test_a_changed_actor_is_reported():
     write_entries()
-    raw("UPDATE {table} SET actor_label = 'someone.else' WHERE seq = 2")
-    assert [p.seq for p in audit.verify()[1]] == [2]
+    raw("UPDATE {table} SET actor_label = 'someone.else' WHERE position = 2")
+    assert [p.position for p in audit.verify()[1]] == [2]
 
 
 def test_a_deleted_row_in_the_middle_is_reported():
     write_entries()
-    raw("DELETE FROM {table} WHERE seq = 2")
+    raw("DELETE FROM {table} WHERE position = 2")
     problems = audit.verify()[1]
-    assert any(p.seq == 2 and "missing" in p.message for p in problems)
+    assert any(p.position == 2 and "missing" in p.message for p in problems)
 
 
 def test_deleting_the_newest_rows_is_reported():
     write_entries()
-    raw("DELETE FROM {table} WHERE seq >= 4")
+    raw("DELETE FROM {table} WHERE position >= 4")
     problems = audit.verify()[1]
     assert problems and "deleted" in problems[-1].message
 
@@ -85,7 +85,7 @@ def test_the_command_fails_loudly_on_tampering(capsys):
     write_entries()
     call_command("audit", "verify")
     assert "5 entries verified" in capsys.readouterr().out
-    raw("UPDATE {table} SET object_id = 'x' WHERE seq = 1")
+    raw("UPDATE {table} SET object_id = 'x' WHERE position = 1")
     with pytest.raises(CommandError, match="tampered"):
         call_command("audit", "verify")
 

@@ -85,7 +85,7 @@ def seal(*, batch_size: int = SEAL_BATCH) -> int:
 
 @dataclass(frozen=True)
 class Problem:
-    seq: int
+    position: int  # the entry's place in the chain
     message: str
 
 

@@ -20,7 +20,7 @@ class Command(BaseCommand):
         checked, problems = audit.verify()
         if problems:
             for problem in problems:
-                self.stderr.write(f"entry #{problem.seq}: {problem.message}")
+                self.stderr.write(f"entry #{problem.position}: {problem.message}")
             raise CommandError(
                 f"The audit log has been tampered with: {len(problems)} problem(s) in {checked} entries."
             )
