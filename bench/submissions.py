@@ -253,7 +253,7 @@ def main() -> None:
     server = start_server(env, port, args.threads, processes=args.processes)
     print(
         f"ventanilla submissions bench on PostgreSQL (synchronous_commit on): `ventanilla serve` "
-        f"{args.processes} process(es) x {args.threads} threads (waitress), {args.clients} client threads, "
+        f"{args.processes} process(es) x {args.threads} threads ({'gunicorn' if args.processes > 1 else 'waitress'}), {args.clients} client threads, "
         f"{args.seconds:.0f} s per measurement"
     )
     for _ in range(20):  # warm-up: every server thread loads the definition and opens its connection

@@ -54,28 +54,35 @@ def published_version(procedure_code: str) -> ServiceVersion | None:
     )
 
 
-RECENT_VERSION_SECONDS = 5.0
-_recent_versions: dict[str, tuple[float, ServiceVersion | None]] = {}
+# What the busiest pages and writes need about services changes only when a version is published: each process
+# remembers it for a few seconds (and forgets at once when it publishes), instead of asking the database on
+# every request. Versions never change once published; a new one is seen by every process within seconds,
+# and cases started meanwhile are on the previous one, which versioning allows.
+RECENT_SECONDS = 5.0
+NAMES_SECONDS = 60.0  # a service's name in a queue row may lag a catalogue edit by a minute
+_recent: dict[tuple, tuple[float, object]] = {}
 
 
-def recently_published_version(procedure_code: str) -> ServiceVersion | None:
-    """published_version, remembered for a few seconds per process: for the busiest write (starting an
-    application through the API). A version published in those seconds is picked up a moment later, and
-    the cases started meanwhile are on the previous one, which versioning allows: a case keeps its version."""
+def _recently(key: tuple, load):
     now = time.monotonic()
-    remembered = _recent_versions.get(procedure_code)
-    if remembered is not None and now - remembered[0] < RECENT_VERSION_SECONDS:
+    remembered = _recent.get(key)
+    if remembered is not None and now - remembered[0] < RECENT_SECONDS:
         return remembered[1]
-    version = published_version(procedure_code)
+    value = load()
     with _loaded_lock:
-        _recent_versions[procedure_code] = (now, version)
-    return version
+        _recent[key] = (now, value)
+    return value
 
 
 def forget_recent_versions() -> None:
     """Called on publication, so this process sees a new version at once (others within seconds)."""
     with _loaded_lock:
-        _recent_versions.clear()
+        _recent.clear()
+
+
+def recently_published_version(procedure_code: str) -> ServiceVersion | None:
+    """published_version, as the API's submissions look it up."""
+    return _recently(("published", procedure_code), lambda: published_version(procedure_code))
 
 
 def published_versions():
@@ -86,8 +93,7 @@ def published_versions():
     )
 
 
-def published_versions_of(institution):
-    """The published version of each online service of an institution (for the back office's filters)."""
+def _published_versions_of(institution):
     # The filters need names and states (definition_of keeps parsed definitions): not the documents themselves.
     return (
         ServiceVersion.objects.select_related("service__procedure")
@@ -95,6 +101,31 @@ def published_versions_of(institution):
         .order_by("service__procedure__code")
         .only(*SERVICE_NAME_FIELDS)
     )
+
+
+def published_versions_of(institution) -> list[ServiceVersion]:
+    """The published version of each online service of an institution (for the back office's filters)."""
+    return _recently(("of", institution.pk), lambda: list(_published_versions_of(institution)))
+
+
+def service_names(version_ids) -> dict:
+    """Versions by id with the names of their services (the queue's rows): for what is not remembered yet,
+    one small query."""
+    found, missing = {}, []
+    for version_id in version_ids:
+        remembered = _recent.get(("name", version_id))
+        if remembered is not None and time.monotonic() - remembered[0] < NAMES_SECONDS:
+            found[version_id] = remembered[1]
+        else:
+            missing.append(version_id)
+    if missing:
+        loaded = ServiceVersion.objects.select_related("service__procedure").only(*SERVICE_NAME_FIELDS)
+        now = time.monotonic()
+        with _loaded_lock:
+            for version_id, version in loaded.in_bulk(missing).items():
+                _recent[("name", version_id)] = (now, version)
+                found[version_id] = version
+    return found
 
 
 def versions_of(service: Service):
@@ -274,8 +305,7 @@ def queue(
         .only(*QUEUE_ROW_FIELDS)
         .order_by("state_due_at", "id")[: limit + 1]
     )
-    versions = ServiceVersion.objects.select_related("service__procedure").only(*SERVICE_NAME_FIELDS)
-    by_id = versions.in_bulk({case.version_id for case in rows})
+    by_id = service_names({case.version_id for case in rows})
     for case in rows:
         case.version = by_id[case.version_id]
     next_cursor = None
