@@ -67,14 +67,18 @@ def parse_source(source: str) -> dict:
         document = yaml.load(source, Loader=_Loader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        where = _("line %(line)s, column %(column)s") % {"line": mark.line + 1, "column": mark.column + 1}
+        where = (
+            _("line %(line)s, column %(column)s") % {"line": mark.line + 1, "column": mark.column + 1}
+            if mark
+            else "?"
+        )
         problem = getattr(error, "problem", None) or str(error)
         raise InvalidDefinition(
             [
                 DefinitionError(
                     "",
                     _("This is not valid YAML or JSON (%(where)s): %(problem)s.")
-                    % {"where": where if mark else "?", "problem": problem},
+                    % {"where": where, "problem": problem},
                 )
             ]
         ) from error
