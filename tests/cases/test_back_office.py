@@ -54,6 +54,11 @@ def test_the_inbox_needs_a_signed_in_official_with_a_second_factor(client, offic
     assert response.status_code == 302 and response["Location"].startswith(spanish("identity:step-up"))
 
 
+def test_an_official_finds_the_queue_from_the_account_page(official):
+    browser = sign_in_with_second_factor(official("clerk"))
+    assert reverse("cases:inbox") in browser.get("/en/cuenta/").content.decode()
+
+
 def test_a_citizen_is_told_the_inbox_is_not_for_them_and_whom_to_ask(make_citizen):
     browser = sign_in_with_second_factor(make_citizen(level="substantial"))
     response = browser.get(english("cases:inbox"))
