@@ -75,25 +75,22 @@ def configure(database_url: str | None, port: int) -> tuple[str, dict]:
     return label, env
 
 
-def start_server(env: dict, port: int, threads: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ventanilla.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--threads",
-            str(threads),
-            "--no-setup",
-            "--no-worker",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def start_server(env: dict, port: int, threads: int, processes: int = 1) -> subprocess.Popen:
+    """`ventanilla serve` on the bench's database, once it answers /healthz."""
+    command = [
+        sys.executable,
+        "-m",
+        "ventanilla.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--threads",
+        str(threads),
+    ]
+    command += ["--processes", str(processes), "--no-setup", "--no-worker"]
+    # The server's log goes to a file: a pipe nobody reads fills up and stops the server mid-run.
+    log = tempfile.NamedTemporaryFile("w+", prefix="ventanilla-bench-serve-", suffix=".log")  # noqa: SIM115
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
     atexit.register(server.terminate)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -104,7 +101,8 @@ def start_server(env: dict, port: int, threads: int) -> subprocess.Popen:
                 return server
         except OSError:
             if server.poll() is not None:
-                sys.exit(f"The server stopped: {server.stderr.read()}")
+                log.seek(0)
+                sys.exit(f"The server stopped: {log.read()}")
             time.sleep(0.3)
     sys.exit("The server did not start in time.")
 

@@ -29,8 +29,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.identity import Client, configure, form_fields, free_port  # noqa: E402
-from bench.submissions import DEFINITION, publish_service, start_server  # noqa: E402
+from bench.identity import (  # noqa: E402
+    Client,
+    configure,
+    form_fields,
+    free_port,
+    start_server,
+)
+from bench.submissions import DEFINITION, publish_service  # noqa: E402
 
 TARGET_P50, TARGET_P99 = 15.0, 50.0
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/vt_bench_inbox"

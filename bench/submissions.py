@@ -17,20 +17,16 @@ and prints both rates, their ratio and how the server was run. Target: 400 submi
 """
 
 import argparse
-import atexit
-import http.client
 import json
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.identity import Client, configure, free_port, healthz, measure  # noqa: E402
+from bench.identity import Client, configure, free_port, healthz, measure, start_server  # noqa: E402
 
 TARGET = 400
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/vt_bench_submissions"
@@ -177,37 +173,6 @@ def set_up() -> str:
         nationality="PAN",
     )
     return identity.issue_api_token(user=citizen, name="bench", actor=actor)
-
-
-def start_server(env: dict, port: int, threads: int, processes: int) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "ventanilla.cli",
-        "serve",
-        "--port",
-        str(port),
-        "--threads",
-        str(threads),
-    ]
-    command += ["--processes", str(processes), "--no-setup", "--no-worker"]
-    # The server's log goes to a file: a pipe nobody reads fills up and stops the server mid-run.
-    log = tempfile.NamedTemporaryFile("w+", prefix="ventanilla-bench-serve-", suffix=".log")  # noqa: SIM115
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
-    atexit.register(server.terminate)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return server
-        except OSError:
-            if server.poll() is not None:
-                log.seek(0)
-                sys.exit(f"The server stopped: {log.read()}")
-            time.sleep(0.3)
-    sys.exit("The server did not start in time.")
 
 
 def submit(client: Client, token: str) -> None:

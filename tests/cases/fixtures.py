@@ -22,13 +22,11 @@ ANSWERS = {
 }
 
 
-@pytest.fixture
-def permit_procedure(db):
+def create_permit_procedure() -> dict:
+    """The test municipality and its building permit in the catalogue (a document to upload, one the state
+    holds, a fee): what tests/cases/permit.yaml is written for."""
     institution = Institution.objects.create(
         code="MUN-PRUEBA", kind="municipality", name_es="Municipio de Prueba", name_en="Test Municipality"
-    )
-    other = Institution.objects.create(
-        code="OTRA", kind="other", name_es="Otra entidad", name_en="Other body"
     )
     procedure = Procedure.objects.create(
         code="MUN-PRUEBA-PERMISO",
@@ -55,7 +53,15 @@ def permit_procedure(db):
         position=1,
     )
     Fee.objects.create(procedure=procedure, amount=Decimal("25.00"), currency="USD")
-    return {"procedure": procedure, "institution": institution, "other": other}
+    return {"procedure": procedure, "institution": institution}
+
+
+@pytest.fixture
+def permit_procedure(db):
+    other = Institution.objects.create(
+        code="OTRA", kind="other", name_es="Otra entidad", name_en="Other body"
+    )
+    return {**create_permit_procedure(), "other": other}
 
 
 @pytest.fixture

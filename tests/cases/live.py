@@ -249,33 +249,14 @@ def set_up() -> None:
     page so one request can start and send an application, a citizen who signs in with a password, a token."""
     from django.utils import timezone
 
+    from tests.cases.fixtures import create_permit_procedure
     from ventanilla.cases import definitions, services
-    from ventanilla.catalogue.models import Fee, Institution, Procedure, Requirement
     from ventanilla.core.actor import Actor
     from ventanilla.identity import services as identity
     from ventanilla.identity.models import DocumentType, User
 
     actor = Actor.system("live server tests")
-    institution = Institution.objects.create(
-        code="MUN-PRUEBA", kind="municipality", name_es="Municipio de Prueba", name_en="Test Municipality"
-    )
-    procedure = Procedure.objects.create(
-        code=SERVICE,
-        institution=institution,
-        title_es="Permiso de construcción",
-        title_en="Building permit",
-        description_es="Permiso para construir.",
-        description_en="Permission to build.",
-        audience="both",
-        channels=["online"],
-        sign_in_level="low",
-        max_days=30,
-        level=4,
-        status="published",
-        languages=["es"],
-    )
-    Requirement.objects.create(procedure=procedure, name_es="Planos de la obra", name_en="Plans of the works")
-    Fee.objects.create(procedure=procedure, amount="25.00", currency="USD")
+    create_permit_procedure()
     document = definitions.parse_source((Path(__file__).with_name("permit.yaml")).read_text())
     document["form"]["pages"] = [page for page in document["form"]["pages"] if page["key"] != "documents"]
     services.import_definition(source=json.dumps(document), actor=actor)
