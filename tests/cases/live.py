@@ -57,12 +57,14 @@ def _name_of(url: str) -> str:
 
 
 class LiveServer:
-    """A migrated throwaway database with the test service, a citizen and an API token, and the server."""
+    """A migrated throwaway database with the test service, a citizen and an API token, and the server.
+    `env` adds settings (the mail server, the SMS provider, …) for the server and for `run_python`."""
 
-    def __init__(self):
+    def __init__(self, env: dict | None = None):
         self.folder = Path(tempfile.mkdtemp(prefix="ventanilla-live-"))
         self.port = _free_port()
         self.process: subprocess.Popen | None = None
+        self.log = None
         base = os.environ.get("DATABASE_URL", "")
         if base.startswith("postgres"):
             self.database_url = urlunsplit(urlsplit(base)._replace(path=f"/vt_live_{uuid.uuid4().hex[:12]}"))
@@ -76,6 +78,7 @@ class LiveServer:
             "VENTANILLA_LOG_LEVEL": "ERROR",
             "DJANGO_SETTINGS_MODULE": "ventanilla.config.settings",
             "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+            **(env or {}),
         }
         self._create_database()
         self.facts = json.loads(
@@ -132,7 +135,10 @@ class LiveServer:
 
     # --- The server ----------------------------------------------------------------------------------------
 
-    def start(self, threads: int = 8) -> "LiveServer":
+    def start(self, threads: int = 8, *, worker: bool = False) -> "LiveServer":
+        """Serves, with `serve`'s own background worker beside it when `worker` is True."""
+        # The log goes to a file: a pipe nobody reads fills up and stops the server (and its worker) mid-test.
+        self.log = self.log or (self.folder / "serve.log").open("a+")
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -140,7 +146,7 @@ class LiveServer:
                 "ventanilla.cli",
                 "serve",
                 "--no-setup",
-                "--no-worker",
+                *([] if worker else ["--no-worker"]),
                 "--port",
                 str(self.port),
                 "--threads",
@@ -149,7 +155,7 @@ class LiveServer:
             env=self.env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.log,
             text=True,
         )
         deadline = time.monotonic() + 60
@@ -159,7 +165,8 @@ class LiveServer:
                     return self
             except OSError:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"the server stopped: {self.process.stderr.read()}") from None
+                    self.log.seek(0)
+                    raise RuntimeError(f"the server stopped: {self.log.read()}") from None
                 time.sleep(0.2)
         raise RuntimeError("the server did not start in time")
 
@@ -176,6 +183,8 @@ class LiveServer:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        if self.log:
+            self.log.close()
         if not self.database_url.startswith("sqlite"):
             _postgres(
                 self.database_url, f'DROP DATABASE IF EXISTS "{_name_of(self.database_url)}" WITH (FORCE)'

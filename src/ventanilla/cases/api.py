@@ -85,10 +85,6 @@ def refusals(view):
         except definitions.InvalidDefinition as error:
             errors = [{"field": item.path, "message": item.message} for item in error.errors]
             return _refusal(422, _("The definition has problems to fix."), errors)
-        except idempotency.InvalidIdempotencyKey as error:
-            return _refusal(400, str(error), [{"field": "Idempotency-Key", "message": str(error)}])
-        except idempotency.IdempotencyConflict as error:
-            return _refusal(422, str(error), [{"field": "Idempotency-Key", "message": str(error)}])
 
     return answer
 
@@ -417,21 +413,11 @@ def _start(request, body: ApplicationIn) -> dict:
     if body.submit:
         case = services.start_and_submit(version=version, answers=body.answers or {}, actor=actor, **who)
     else:
-        # The Idempotency-Key (see _replayable) makes a repeated request one case; no start_key needed.
+        # The Idempotency-Key (see core.idempotency.respond) makes a repeated request one case; no start_key needed.
         case, _created = services.start_case(version=version, start_key="", actor=actor, **who)
         if body.answers:
             case = services.update_answers(case=case, answers=body.answers, actor=actor)
     return _as_json(ApplicationOut, _application(request, case))
-
-
-def _replayable(request, *, scope: str, key: str | None, body: dict, status: int, produce):
-    answered_status, answer, replayed = idempotency.once(
-        owner=_subject(request.auth), scope=scope, key=key, body=body, produce=lambda: (status, produce())
-    )
-    response = JsonResponse(answer, status=answered_status)
-    if replayed:
-        response["Idempotent-Replayed"] = "true"
-    return response
 
 
 @router.post(
@@ -448,8 +434,8 @@ def _replayable(request, *, scope: str, key: str | None, body: dict, status: int
 def start_application(
     request, body: ApplicationIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
 ):
-    return _replayable(
-        request,
+    return idempotency.respond(
+        owner=_subject(request.auth),
         scope="cases.start",
         key=idempotency_key,
         body=body.model_dump(),
@@ -539,8 +525,8 @@ def submit_application(
         sent = services.submit(case=case, actor=actor_for(request.auth, channel="api"))
         return _as_json(ApplicationOut, _application(request, sent))
 
-    return _replayable(
-        request,
+    return idempotency.respond(
+        owner=_subject(request.auth),
         scope="cases.submit",
         key=idempotency_key,
         body={"reference": reference},

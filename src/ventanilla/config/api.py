@@ -10,8 +10,10 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from ventanilla.cases.api import router as cases_router
 from ventanilla.catalogue.api import router as catalogue_router
+from ventanilla.core import idempotency
 from ventanilla.core.validation import describe_django, describe_pydantic
 from ventanilla.identity.oidc.api import router as oidc_router
+from ventanilla.notify.api import router as notify_router
 
 api = NinjaAPI(
     title="ventanilla API",
@@ -27,6 +29,7 @@ api = NinjaAPI(
 api.add_router("/", catalogue_router)
 api.add_router("/", oidc_router)
 api.add_router("/", cases_router)
+api.add_router("/notify", notify_router)
 
 
 def _error(request, status: int, detail: str, errors: list[dict] | None = None):
@@ -44,6 +47,16 @@ def invalid_request(request, exc: NinjaValidationError):
 @api.exception_handler(DjangoValidationError)
 def invalid_values(request, exc: DjangoValidationError):
     return _error(request, 422, _("Some values are not valid."), describe_django(exc))
+
+
+@api.exception_handler(idempotency.InvalidIdempotencyKey)
+def invalid_idempotency_key(request, exc):
+    return _error(request, 400, str(exc), [{"field": "Idempotency-Key", "message": str(exc)}])
+
+
+@api.exception_handler(idempotency.IdempotencyConflict)
+def idempotency_conflict(request, exc):
+    return _error(request, 422, str(exc), [{"field": "Idempotency-Key", "message": str(exc)}])
 
 
 @api.exception_handler(PermissionDenied)

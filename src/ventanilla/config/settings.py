@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "ventanilla.forms",
     "ventanilla.workflow",
     "ventanilla.cases",
+    "ventanilla.notify",
 ]
 
 MIDDLEWARE = [
@@ -86,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "ventanilla.web.context_processors.site",
+                "ventanilla.notify.context_processors.unread_messages",
             ],
         },
     },
@@ -192,3 +194,17 @@ if os.environ.get("VENTANILLA_SMTP_HOST"):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = os.environ.get("VENTANILLA_MAIL_FROM", "no-reply@ventanilla.invalid")
+VENTANILLA_MAIL_DOMAIN = DEFAULT_FROM_EMAIL.rpartition("@")[2] or "ventanilla.invalid"
+
+# Notifications (see ventanilla.notify): which provider serves each channel, and how sending is retried.
+VENTANILLA_EMAIL_PROVIDER = os.environ.get("VENTANILLA_EMAIL_PROVIDER", "mail")
+VENTANILLA_SMS_PROVIDER = os.environ.get("VENTANILLA_SMS_PROVIDER", "sandbox")
+VENTANILLA_SMS_SANDBOX_URL = os.environ.get("VENTANILLA_SMS_SANDBOX_URL", "http://127.0.0.1:8026").rstrip("/")
+# Shared by the platform and the sandbox SMS process it starts; any value will do for the sandbox.
+VENTANILLA_SMS_SANDBOX_SECRET = os.environ.get("VENTANILLA_SMS_SANDBOX_SECRET", "sandbox-sms-shared-secret")
+VENTANILLA_NOTIFY_TIMEOUT = float(os.environ.get("VENTANILLA_NOTIFY_TIMEOUT", "10"))
+# A message a provider could not take is retried after 30 s, 1 min, 2 min, … (at most an hour apart).
+VENTANILLA_NOTIFY_RETRY_SECONDS = float(os.environ.get("VENTANILLA_NOTIFY_RETRY_SECONDS", "30"))
+VENTANILLA_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("VENTANILLA_NOTIFY_MAX_ATTEMPTS", "15"))
+# Emails and texts keep their words this many days after they settled; in-account messages stay.
+VENTANILLA_NOTIFY_RETENTION_DAYS = int(os.environ.get("VENTANILLA_NOTIFY_RETENTION_DAYS", "90"))

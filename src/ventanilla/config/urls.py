@@ -16,6 +16,7 @@ urlpatterns += i18n_patterns(
     path("", include("ventanilla.catalogue.urls")),
     path("", include("ventanilla.identity.urls")),
     path("", include("ventanilla.cases.urls")),
+    path("", include("ventanilla.notify.urls")),
     prefix_default_language=False,
 )
 

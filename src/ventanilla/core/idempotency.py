@@ -83,6 +83,20 @@ def once(
     return status, response, False
 
 
+def respond(*, owner: str, scope: str, key: str | None, body, status: int, produce: Callable[[], dict]):
+    """An API write answered once per Idempotency-Key: `produce` makes the JSON body of a `status` answer; a
+    replayed answer carries the header Idempotent-Replayed: true."""
+    from django.http import JsonResponse
+
+    answered_status, answer, replayed = once(
+        owner=owner, scope=scope, key=key, body=body, produce=lambda: (status, produce())
+    )
+    response = JsonResponse(answer, status=answered_status)
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
 def purge_expired(*, now=None) -> int:
     deleted, _counts = IdempotencyRecord.objects.filter(
         created_at__lt=(now or timezone.now()) - KEEP_FOR

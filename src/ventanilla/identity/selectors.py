@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 
@@ -21,6 +22,46 @@ from .models import (
 )
 
 ALL_SCOPES = frozenset(Delegation.Scope.values)
+
+
+@dataclass(frozen=True)
+class Contact:
+    """How to reach a person, for notifications: only verified addresses are given."""
+
+    person: str  # "user:<public id>"
+    first_name: str
+    email: str
+    phone: str
+    language: str
+
+
+def contact_for(person: str) -> Contact | None:
+    """The person "user:<public id>" (as events name them), or None when there is no such active account."""
+    kind, _, public_id = person.partition(":")
+    if kind != "user":
+        return None
+    try:
+        user = User.objects.filter(public_id=public_id, is_active=True).first()
+    except ValidationError:
+        return None
+    if user is None:
+        return None
+    return Contact(
+        person=person,
+        first_name=user.first_name,
+        email=user.email if user.email_verified_at else "",
+        phone=user.phone if user.phone_verified_at else "",
+        language=user.preferred_language,
+    )
+
+
+def people_reached_at(address: str) -> list[str]:
+    """The people ("user:<public id>") whose verified email or mobile number this is."""
+    found = User.objects.filter(
+        Q(email__iexact=address, email_verified_at__isnull=False)
+        | Q(phone=address, phone_verified_at__isnull=False)
+    ).values_list("public_id", flat=True)
+    return [f"user:{public_id}" for public_id in found]
 
 
 def user_by_username(username: str):

@@ -443,6 +443,18 @@ def reset_password(
 
 
 @transaction.atomic
+def confirm_phone(*, user: User, phone: str, actor: Actor) -> bool:
+    """The person proved (with a code sent to it) that `phone` is theirs; False if the number on the account
+    has changed since the code was sent."""
+    if user.phone != phone:
+        return False
+    user.phone_verified_at = timezone.now()
+    user.save(update_fields=["phone_verified_at"])
+    audit.record(actor=actor, action="identity.phone_confirmed", object_type="user", object_id=user.public_id)
+    return True
+
+
+@transaction.atomic
 def update_profile(*, user: User, preferred_language: str, phone: str, actor: Actor) -> User:
     changed = {
         name: value

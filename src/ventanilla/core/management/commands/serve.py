@@ -1,6 +1,8 @@
 import signal
+import socket
 import subprocess
 import sys
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management import call_command
@@ -48,10 +50,22 @@ class Command(BaseCommand):
             except CommandError as error:
                 # A reference service the catalogue no longer fits must not keep the platform down.
                 self.stderr.write(f"Reference services not loaded: {error}")
-        worker = None
+        helpers = []
         if not no_worker:
-            worker = subprocess.Popen([sys.executable, "-m", "ventanilla.cli", "worker", "--verbosity", "0"])
-            self.stdout.write(f"Background worker started (pid {worker.pid}).")
+            helpers.append(
+                subprocess.Popen([sys.executable, "-m", "ventanilla.cli", "worker", "--verbosity", "0"])
+            )
+            self.stdout.write(f"Background worker started (pid {helpers[-1].pid}).")
+        if sandbox_port := _local_sandbox_sms_port():
+            helpers.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "ventanilla.cli", "sandbox_sms", "--port", str(sandbox_port)],
+                    stdout=subprocess.DEVNULL,
+                )
+            )
+            self.stdout.write(
+                f"Sandbox SMS provider: text messages appear at http://127.0.0.1:{sandbox_port}/"
+            )
 
         def stop(signum, frame):
             raise SystemExit(0)
@@ -74,12 +88,26 @@ class Command(BaseCommand):
                     channel_timeout=60,
                 )
         finally:
-            if worker is not None:
-                worker.terminate()
+            for helper in helpers:
+                helper.terminate()
+            for helper in helpers:
                 try:
-                    worker.wait(timeout=10)
+                    helper.wait(timeout=10)
                 except subprocess.TimeoutExpired:
-                    worker.kill()
+                    helper.kill()
+
+
+def _local_sandbox_sms_port() -> int | None:
+    """The port to start the sandbox SMS provider on, when the platform uses it on this machine and nothing
+    listens there yet (another `serve`, or a test, may have started one)."""
+    address = urlsplit(settings.VENTANILLA_SMS_SANDBOX_URL)
+    if settings.VENTANILLA_SMS_PROVIDER != "sandbox" or address.hostname not in ("127.0.0.1", "localhost"):
+        return None
+    port = address.port or 80
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            return None
+    return port
 
 
 def _serve_with_processes(application, *, host: str, port: int, processes: int, threads: int) -> None:

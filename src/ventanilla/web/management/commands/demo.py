@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 import pyotp
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -159,11 +160,18 @@ class Command(BaseCommand):
             published = {code: case_selectors.published_version(code) for code in REFERENCE_SERVICES}
             published = {code: version for code, version in published.items() if version is not None}
             officials = self._officials(published, actor=actor)
+            # The head of the municipality also manages its notifications, as its integrator.
+            if "jefa.mupa" in officials:
+                mupa = catalogue_selectors.institution_by_code("MUN-PANAMA")
+                assurance.grant_staff_role(
+                    user=officials["jefa.mupa"], role="integrator", institution=mupa, actor=actor
+                )
             self._cases(published, officials, people=people, business=business, actor=actor)
         self.stdout.write(
             f"\nDemo relying party: client_id {service.client_id}, client_secret {oidc.DEMO_CLIENT_SECRET}, "
             f"redirect URIs {', '.join(service.redirect_uris)}"
         )
+        call_command("notify", "demo", stdout=self.stdout)
 
     def _staff(self, actor):
         for username, first, last, role, institution_code in STAFF:
@@ -201,6 +209,12 @@ class Command(BaseCommand):
                 password=PASSWORD,
                 actor=actor,
             )
+        if not person.phone_verified_at:  # a confirmed mobile, so the demo's text messages reach the sandbox
+            phone = f"+507610{number.replace('-', '')[-5:]}"
+            identity.update_profile(
+                user=person, preferred_language=person.preferred_language, phone=phone, actor=actor
+            )
+            identity.confirm_phone(user=person, phone=phone, actor=actor)
         key = self._authenticator_key(person, actor=actor) if level != "low" else ""
         if level == "high" and person.identity_verified_at is None:
             assurance.record_identity_check(
