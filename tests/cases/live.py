@@ -78,6 +78,8 @@ class LiveServer:
             "VENTANILLA_LOG_LEVEL": "ERROR",
             "DJANGO_SETTINGS_MODULE": "ventanilla.config.settings",
             "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+            # Its own sandbox SMS port: 8026 is the local demo's.
+            "VENTANILLA_SMS_SANDBOX_URL": f"http://127.0.0.1:{_free_port()}",
             **(env or {}),
         }
         self._create_database()

@@ -1,3 +1,5 @@
+import contextlib
+import ctypes
 import signal
 import socket
 import subprocess
@@ -7,6 +9,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class Command(BaseCommand):
@@ -53,7 +57,10 @@ class Command(BaseCommand):
         helpers = []
         if not no_worker:
             helpers.append(
-                subprocess.Popen([sys.executable, "-m", "ventanilla.cli", "worker", "--verbosity", "0"])
+                subprocess.Popen(
+                    [sys.executable, "-m", "ventanilla.cli", "worker", "--verbosity", "0"],
+                    preexec_fn=_die_with_parent,
+                )
             )
             self.stdout.write(f"Background worker started (pid {helpers[-1].pid}).")
         if sandbox_port := _local_sandbox_sms_port():
@@ -61,6 +68,7 @@ class Command(BaseCommand):
                 subprocess.Popen(
                     [sys.executable, "-m", "ventanilla.cli", "sandbox_sms", "--port", str(sandbox_port)],
                     stdout=subprocess.DEVNULL,
+                    preexec_fn=_die_with_parent,
                 )
             )
             self.stdout.write(
@@ -95,6 +103,13 @@ class Command(BaseCommand):
                     helper.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     helper.kill()
+
+
+def _die_with_parent() -> None:
+    """In the helper, before it starts: on Linux, ask for SIGTERM when `serve` dies, even killed outright, so
+    that no worker or sandbox outlives it (elsewhere they are stopped on a normal exit only)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _local_sandbox_sms_port() -> int | None:
