@@ -238,11 +238,10 @@ def preview_template(request, template_id: str, body: PreviewIn):
         return missing
     channel = version.template.channel
     try:
-        rendered = rendering.render(
-            subject=localized(version, "subject", body.language),
-            body=localized(version, "body", body.language),
+        rendered = rendering.render_version(
+            version,
+            language=body.language,
             personalisation={name: str(value) for name, value in body.personalisation.items()},
-            sms=channel == "sms",
         )
     except rendering.MissingPersonalisation as error:
         return _refusal(services.NotifyError(str(error), errors={"personalisation": str(error)}))

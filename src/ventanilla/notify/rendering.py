@@ -11,6 +11,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from ventanilla.core.i18n import localized
+
 PLACEHOLDER = re.compile(r"\(\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)\)")
 GSM_7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿"
@@ -55,6 +57,17 @@ def render(*, subject: str, body: str, personalisation: dict, sms: bool = False)
     if sms:
         text = " ".join(text.split())
     return Rendered(subject=" ".join(fill(subject, values).split()), text=text)
+
+
+def render_version(version, *, language: str, personalisation: dict) -> Rendered:
+    """A template version's texts in `language` (Spanish when a text is missing), filled in; raises
+    MissingPersonalisation."""
+    return render(
+        subject=localized(version, "subject", language),
+        body=localized(version, "body", language),
+        personalisation=personalisation,
+        sms=version.template.channel == "sms",
+    )
 
 
 def blocks(text: str):

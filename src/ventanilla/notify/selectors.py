@@ -20,6 +20,14 @@ TEMPLATE_CACHE_SECONDS = 30
 _current: dict[tuple, tuple[float, TemplateVersion | None]] = {}
 
 
+def as_uuid(value) -> uuid.UUID | None:
+    """An id from an address, a request or a receipt, or None when it is not a UUID."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
 def forget_templates() -> None:
     _current.clear()
 
@@ -32,10 +40,8 @@ def current_version(*, service: SendingService, template: str) -> TemplateVersio
     if hit and hit[0] > time.monotonic():
         return hit[1]
     templates = Template.objects.filter(service=service, archived_at__isnull=True)
-    try:
-        templates = templates.filter(id=uuid.UUID(template))
-    except ValueError:
-        templates = templates.filter(slug=template)
+    template_id = as_uuid(template)
+    templates = templates.filter(id=template_id) if template_id else templates.filter(slug=template)
     version = (
         TemplateVersion.objects.select_related("template__service")
         .filter(template__in=templates)
@@ -89,10 +95,8 @@ def unread_count(person: str) -> int:
 
 
 def inbox_message(person: str, message_id) -> Message | None:
-    try:
-        return inbox(person).filter(id=uuid.UUID(str(message_id))).first()
-    except ValueError:
-        return None
+    message_id = as_uuid(message_id)
+    return inbox(person).filter(id=message_id).first() if message_id else None
 
 
 def messages_of(service: SendingService, *, status: str = "", reference: str = "", test: bool | None = None):
@@ -107,10 +111,8 @@ def messages_of(service: SendingService, *, status: str = "", reference: str = "
 
 
 def message_of(service: SendingService, message_id) -> Message | None:
-    try:
-        return Message.objects.filter(service=service, id=uuid.UUID(str(message_id))).first()
-    except ValueError:
-        return None
+    message_id = as_uuid(message_id)
+    return Message.objects.filter(service=service, id=message_id).first() if message_id else None
 
 
 def services_managed_by(user, integrator_institution_ids: set):
@@ -141,11 +143,10 @@ def status_counts(service: SendingService, *, since) -> dict[str, int]:
     return dict(rows)
 
 
-def older_than(messages, created_at, message_id: str):
+def _older_than(messages, created_at, message_id: str):
     """Keyset paging on (created_at, id), newest first."""
-    try:
-        message_id = uuid.UUID(message_id)
-    except ValueError:
+    message_id = as_uuid(message_id)
+    if message_id is None:
         return messages.none()
     return messages.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=message_id))
 
@@ -158,7 +159,7 @@ def message_page(messages, *, after: str = "", size: int) -> tuple[list[Message]
             at, _separator, message_id = (
                 base64.urlsafe_b64decode(after + "=" * (-len(after) % 4)).decode().partition("|")
             )
-            messages = older_than(messages, datetime.fromisoformat(at), message_id)
+            messages = _older_than(messages, datetime.fromisoformat(at), message_id)
         except (ValueError, UnicodeDecodeError, binascii.Error) as error:
             raise ValueError(after) from error
     rows = list(messages[: size + 1])

@@ -4,7 +4,6 @@ anything leaves the platform; `deliver` hands it to its channel's provider and r
 import functools
 import hashlib
 import secrets
-import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -338,12 +337,7 @@ def send(
     service = template.service
     sms = channel == Channel.SMS
     try:
-        rendered = rendering.render(
-            subject=localized(version, "subject", language),
-            body=localized(version, "body", language),
-            personalisation=personalisation,
-            sms=sms,
-        )
+        rendered = rendering.render_version(version, language=language, personalisation=personalisation)
     except rendering.MissingPersonalisation as error:
         raise NotifyError(str(error), errors={"personalisation": str(error)}) from error
     if sms and rendering.sms_length(rendered.text).fragments > rendering.SMS_MAX_FRAGMENTS:
@@ -451,13 +445,12 @@ def notify_person(
     if not any(channels.values()):  # the preferred channel is missing: use the one they have
         channels = {Channel.EMAIL: bool(contact.email), Channel.SMS: bool(contact.phone)}
     sent = []
+    platform = platform_service()
     for channel, to in ((Channel.INBOX, ""), (Channel.EMAIL, contact.email), (Channel.SMS, contact.phone)):
         if channel != Channel.INBOX and not channels[channel]:
             continue
         template_channel = Channel.SMS if channel == Channel.SMS else Channel.EMAIL
-        version = selectors.current_version(
-            service=platform_service(), template=f"{template_key}-{template_channel}"
-        )
+        version = selectors.current_version(service=platform, template=f"{template_key}-{template_channel}")
         if version is None:
             continue
         sent.append(
@@ -504,27 +497,27 @@ def deliver(*, message_id: str) -> str:
         message.save(update_fields=["status", "attempts", "sent_at"])
     provider = plugins.provider_for(message.channel)
     sender_name = localized(message.service, "name", message.language)
+    if message.channel == Channel.EMAIL:
+        text = rendering.email_text(message.body, sender_name=sender_name)
+        html = rendering.email_html(
+            subject=message.subject, text=message.body, language=message.language, sender_name=sender_name
+        )
+        sender = message.service.reply_to
+    else:
+        text, html, sender = message.body, "", message.service.sms_sender
     try:
         sent = provider.send(
             message_id=str(message.id),
             to=message.to,
             subject=message.subject,
-            text=rendering.email_text(message.body, sender_name=sender_name)
-            if message.channel == Channel.EMAIL
-            else message.body,
-            html=rendering.email_html(
-                subject=message.subject, text=message.body, language=message.language, sender_name=sender_name
-            )
-            if message.channel == Channel.EMAIL
-            else "",
-            sender=message.service.reply_to
-            if message.channel == Channel.EMAIL
-            else message.service.sms_sender,
+            text=text,
+            html=html,
+            sender=sender,
         )
     except TemporaryFailure as error:
         with transaction.atomic():
             if message.attempts >= settings.VENTANILLA_NOTIFY_MAX_ATTEMPTS:
-                _finish(message, Status.TECHNICAL_FAILURE, failure=str(error), provider=provider.name)
+                _finish(message.id, Status.TECHNICAL_FAILURE, failure=str(error), provider=provider.name)
                 return "technical-failure"
             retry_at = timezone.now() + _backoff(message.attempts)
             Message.objects.filter(id=message.id, status=Status.SENDING).update(
@@ -536,7 +529,7 @@ def deliver(*, message_id: str) -> str:
             deliver_message.using(run_after=retry_at).enqueue(message_id=str(message.id))
         return "retrying"
     except PermanentFailure as error:
-        _finish(message, Status.PERMANENT_FAILURE, failure=str(error), provider=provider.name)
+        _finish(message.id, Status.PERMANENT_FAILURE, failure=str(error), provider=provider.name)
         return "permanent-failure"
     Message.objects.filter(id=message.id, status=Status.SENDING).update(
         provider=provider.name,
@@ -548,16 +541,19 @@ def deliver(*, message_id: str) -> str:
 
 
 def _finish(
-    message: Message, status: str, *, failure: str = "", provider: str = "", reference: str = ""
+    message_id, status: str, *, failure: str = "", provider: str = "", reference: str = "", **only
 ) -> bool:
-    """Settle a message still on its way; a message already settled keeps its first outcome."""
+    """Settle a message still on its way (and matching `only`); a message already settled keeps its first
+    outcome."""
     changes = {"status": status, "completed_at": timezone.now(), "failure": failure[:500]}
     if provider:
         changes["provider"] = provider
     if reference:
         changes["provider_reference"] = reference
     return bool(
-        Message.objects.filter(id=message.id, status__in=(Status.CREATED, Status.SENDING)).update(**changes)
+        Message.objects.filter(id=message_id, status__in=(Status.CREATED, Status.SENDING), **only).update(
+            **changes
+        )
     )
 
 
@@ -567,28 +563,17 @@ def record_receipts(*, provider_name: str, body: bytes, headers) -> int:
     provider = plugins.providers.get(provider_name)
     changed = 0
     for receipt in provider.receipts(body=body, headers=headers):
-        message = (
-            Message.objects.filter(id=receipt.message_id, channel=provider.channel).first()
-            if _is_uuid(receipt.message_id)
-            else None
-        )
-        if message is not None:
+        message_id = selectors.as_uuid(receipt.message_id)
+        if message_id is not None:
             changed += _finish(
-                message,
+                message_id,
                 receipt.status,
                 failure="" if receipt.status == Status.DELIVERED else f"{provider_name}: {receipt.status}",
                 provider=provider_name,
                 reference=receipt.provider_reference,
+                channel=provider.channel,
             )
     return changed
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 def settle_stuck(*, now=None) -> dict:

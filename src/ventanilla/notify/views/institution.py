@@ -356,12 +356,7 @@ def _preview_of(request, service, template_slug):
     if not form.is_valid():
         return version, form, None, ""
     language = form.cleaned_data["language"]
-    rendered = rendering.render(
-        subject=localized(version, "subject", language),
-        body=localized(version, "body", language),
-        personalisation=form.personalisation(),
-        sms=template.channel == Channel.SMS,
-    )
+    rendered = rendering.render_version(version, language=language, personalisation=form.personalisation())
     return version, form, rendered, language
 
 
