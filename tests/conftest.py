@@ -19,9 +19,9 @@ from ventanilla.identity.models import DocumentType, IdentityCheck, TotpDevice, 
 
 PASSWORD = "a long passphrase nobody guesses"
 
-# The online services' fixtures (a published service, its officials, submitted cases), shared by the cases
-# tests and the browser tests.
-pytest_plugins = ["tests.cases.fixtures"]
+# The online services' fixtures (a published service, its officials, submitted cases) and the payments' (a
+# provider in the test process, obligations), shared by their tests and the browser tests.
+pytest_plugins = ["tests.cases.fixtures", "tests.payments.fixtures"]
 
 
 @pytest.fixture

@@ -22,9 +22,10 @@ ANSWERS = {
 }
 
 
-def create_permit_procedure() -> dict:
+def create_permit_procedure(*, fee: str | None = None) -> dict:
     """The test municipality and its building permit in the catalogue (a document to upload, one the state
-    holds, a fee): what tests/cases/permit.yaml is written for."""
+    holds): what tests/cases/permit.yaml is written for. Free unless given a `fee`: a case with a fee waits for
+    its payment before anyone works on it, which only the tests about fees want."""
     institution = Institution.objects.create(
         code="MUN-PRUEBA", kind="municipality", name_es="Municipio de Prueba", name_en="Test Municipality"
     )
@@ -52,7 +53,8 @@ def create_permit_procedure() -> dict:
         held_by_state=True,
         position=1,
     )
-    Fee.objects.create(procedure=procedure, amount=Decimal("25.00"), currency="USD")
+    if fee:
+        Fee.objects.create(procedure=procedure, amount=Decimal(fee), currency="USD")
     return {"procedure": procedure, "institution": institution}
 
 
@@ -67,6 +69,13 @@ def permit_procedure(db):
 @pytest.fixture
 def permit_service(permit_procedure, system_actor):
     """The published version of the test service."""
+    return services.import_definition(source=DEFINITION.read_text(), actor=system_actor)
+
+
+@pytest.fixture
+def paid_permit_service(permit_procedure, system_actor):
+    """The test service with a fee of B/. 25.00 in the catalogue."""
+    Fee.objects.create(procedure=permit_procedure["procedure"], amount=Decimal("25.00"), currency="USD")
     return services.import_definition(source=DEFINITION.read_text(), actor=system_actor)
 
 
@@ -90,17 +99,18 @@ def official(make_user, permit_procedure, system_actor):
 
 
 @pytest.fixture
-def submitted_case(permit_service, make_citizen, system_actor):
-    """submitted_case(citizen=None, answers=ANSWERS) → a case sent through the services (with one plan)."""
+def submitted_case(request, make_citizen, system_actor):
+    """submitted_case(citizen=None, answers=ANSWERS, version=permit_service) → a case sent through the services
+    (with one plan)."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from ventanilla.identity.selectors import actor_for
 
-    def make(citizen=None, answers=None):
+    def make(citizen=None, answers=None, version=None):
         citizen = citizen or make_citizen()
         actor = actor_for(citizen)
         case, _created = services.start_case(
-            version=permit_service,
+            version=version or request.getfixturevalue("permit_service"),
             subject=f"user:{citizen.public_id}",
             subject_label=str(citizen),
             applicant=citizen,

@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -58,9 +59,10 @@ def _name_of(url: str) -> str:
 
 class LiveServer:
     """A migrated throwaway database with the test service, a citizen and an API token, and the server.
-    `env` adds settings (the mail server, the SMS provider, …) for the server and for `run_python`."""
+    `env` adds settings (the mail server, the SMS provider, …) for the server and for `run_python`; `fee` puts
+    a fee on the test service."""
 
-    def __init__(self, env: dict | None = None):
+    def __init__(self, env: dict | None = None, *, fee: str | None = None):
         self.folder = Path(tempfile.mkdtemp(prefix="ventanilla-live-"))
         self.port = _free_port()
         self.process: subprocess.Popen | None = None
@@ -78,13 +80,14 @@ class LiveServer:
             "VENTANILLA_LOG_LEVEL": "ERROR",
             "DJANGO_SETTINGS_MODULE": "ventanilla.config.settings",
             "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
-            # Its own sandbox SMS port: 8026 is the local demo's.
+            # Its own sandbox ports: 8026 and 8027 are the local demo's.
             "VENTANILLA_SMS_SANDBOX_URL": f"http://127.0.0.1:{_free_port()}",
+            "VENTANILLA_PAYMENTS_SANDBOX_URL": f"http://127.0.0.1:{_free_port()}",
             **(env or {}),
         }
         self._create_database()
         self.facts = json.loads(
-            self.run_python("from tests.cases.live import set_up; set_up()").splitlines()[-1]
+            self.run_python(f"from tests.cases.live import set_up; set_up(fee={fee!r})").splitlines()[-1]
         )
         self.token = self.facts["token"]
 
@@ -134,6 +137,16 @@ class LiveServer:
         if done.returncode:
             raise RuntimeError(done.stderr)
         return done.stdout
+
+    def query(self, sql: str, *params) -> list[tuple]:
+        """Reads the server's database directly (placeholders written %s), as an operator's SQL console would."""
+        if self.database_url.startswith("sqlite"):
+            with sqlite3.connect(f"file:{self.folder / 'live.sqlite3'}?mode=ro", uri=True) as connection:
+                return connection.execute(sql.replace("%s", "?"), params).fetchall()
+        import psycopg
+
+        with psycopg.connect(self.database_url, autocommit=True) as connection:
+            return connection.execute(sql, params).fetchall()
 
     # --- The server ----------------------------------------------------------------------------------------
 
@@ -255,9 +268,10 @@ def form_fields(html: str, action: str, *, tick_every_box: bool = False) -> dict
     return fields
 
 
-def set_up() -> None:
-    """Runs inside the server's environment (LiveServer.run_python): the test service, without its documents
-    page so one request can start and send an application, a citizen who signs in with a password, a token."""
+def set_up(fee: str | None = None) -> None:
+    """Runs inside the server's environment (LiveServer.run_python): the test service (with `fee`, if given),
+    without its documents page so one request can start and send an application, a citizen who signs in with a
+    password, a token."""
     from django.utils import timezone
 
     from tests.cases.fixtures import create_permit_procedure
@@ -267,7 +281,7 @@ def set_up() -> None:
     from ventanilla.identity.models import DocumentType, User
 
     actor = Actor.system("live server tests")
-    create_permit_procedure()
+    create_permit_procedure(fee=fee)
     document = definitions.parse_source((Path(__file__).with_name("permit.yaml")).read_text())
     document["form"]["pages"] = [page for page in document["form"]["pages"] if page["key"] != "documents"]
     services.import_definition(source=json.dumps(document), actor=actor)

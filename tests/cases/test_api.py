@@ -45,7 +45,7 @@ def errors_of(response) -> dict:
 # --- Online services ------------------------------------------------------------------------------------------
 
 
-def test_published_services_are_listed_with_levels_and_fees(permit_service):
+def test_published_services_are_listed_with_levels_and_fees(paid_permit_service):
     services = Client().get("/api/v1/services").json()
     assert [s["procedure"] for s in services] == [SERVICE]
     service = services[0]

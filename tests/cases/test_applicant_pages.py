@@ -83,7 +83,7 @@ def client(citizen, permit_service):
     return sign_in(citizen)
 
 
-def test_start_page_says_what_the_service_needs_without_signing_in(permit_service):
+def test_start_page_says_what_the_service_needs_without_signing_in(paid_permit_service):
     page = html(Client().get(START))
     assert '<h1 class="heading-l">Building permit</h1>' in page
     assert "Plans of the works: you upload it" in page
@@ -168,7 +168,6 @@ def test_the_whole_journey(client, citizen):
         "Area (m²): 80",
         "Area (m²): 60",
         "mis-planos.pdf",
-        "B/. 25.00",
         "I declare that the information is true.",
         "Accept and send",
     ):

@@ -23,7 +23,7 @@ def english(name: str, *args) -> str:
 CODE = "MUN-PRUEBA-PERMISO"
 
 
-def test_the_service_page_draws_the_workflow_and_tells_it_in_words(client, permit_service):
+def test_the_service_page_draws_the_workflow_and_tells_it_in_words(client, paid_permit_service):
     response = client.get(english("cases:service", CODE))
     html = response.content.decode()
     assert response.status_code == 200

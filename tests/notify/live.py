@@ -8,7 +8,6 @@ import http.client
 import json
 import mailbox
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -158,16 +157,6 @@ class Platform(LiveServer):
         self.notify = json.loads(
             self.run_python("from tests.notify.live import set_up; set_up()").splitlines()[-1]
         )
-
-    def query(self, sql: str, *params) -> list[tuple]:
-        """Reads the server's database directly (placeholders written %s), as an operator's SQL console would."""
-        if self.database_url.startswith("sqlite"):
-            with sqlite3.connect(f"file:{self.folder / 'live.sqlite3'}?mode=ro", uri=True) as connection:
-                return connection.execute(sql.replace("%s", "?"), params).fetchall()
-        import psycopg
-
-        with psycopg.connect(self.database_url, autocommit=True) as connection:
-            return connection.execute(sql, params).fetchall()
 
     def call(self, method: str, path: str, payload: dict | None = None, *, token: str, **headers):
         """An API request with a bearer token (a person's, or a sending service's key): (status, headers, JSON)."""

@@ -54,7 +54,8 @@ def test_demo_gives_the_reference_services_officials_and_cases_at_every_stage(db
     assert stages["MUN-PANAMA-PERMISO-CONSTRUCCION"] == ("open", "technical_review")
     assert stages["DGI-PAZ-Y-SALVO"] == ("with_applicant", "pending_regularisation")
     assert stages["MICI-AVISO-OPERACION"] == ("closed", "registered")
-    assert stages["MITRADEL-PERMISO-TRABAJO-EXTRANJERO"] == ("open", "received")
+    # Its fee is left for the demo person to pay online; the building permit's was paid at the counter.
+    assert stages["MITRADEL-PERMISO-TRABAJO-EXTRANJERO"] == ("awaiting_payment", "received")
     assert cases["MICI-AVISO-OPERACION"].subject.startswith("business:")
     # The officials who work on them hold the roles their queues need, and sign in with an authenticator app.
     reviewer = User.objects.get(username="jefa.mupa")
@@ -62,7 +63,21 @@ def test_demo_gives_the_reference_services_officials_and_cases_at_every_stage(db
         "reviewer",
         "approver",
         "supervisor",
+        "treasurer",
     }
     assert selectors.case_for_official(reviewer, cases["MUN-PANAMA-PERMISO-CONSTRUCCION"].reference)
     line = next(line for line in printed.splitlines() if line.startswith("jefe.te "))
-    assert "TE reviewer+supervisor" in line and "authenticator key" in line
+    assert "TE reviewer+supervisor+treasurer" in line and "authenticator key" in line
+    # What the demo people owe: Ana to two institutions, the business its tax and its work permit's fee.
+    from ventanilla.payments import selectors as payments
+
+    ana = User.objects.get(username="8-100-101")
+    assert sorted(o.institution.code for o in payments.owed(payments.keys_of_person(ana))) == [
+        "ATTT",
+        "MUN-PANAMA",
+    ]
+    owed_by_business = payments.owed(
+        {cases["MITRADEL-PERMISO-TRABAJO-EXTRANJERO"].subject, "ruc:155700001-2-2020"}
+    )
+    assert sorted(str(o.amount) for o in owed_by_business) == ["250.00", "45.00"]
+    assert "paid at the counter: receipt REC-" in printed

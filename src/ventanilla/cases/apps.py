@@ -7,4 +7,4 @@ class CasesConfig(AppConfig):
     verbose_name = "Online services and cases"
 
     def ready(self):
-        from . import tasks  # noqa: F401  (registers the periodic tasks)
+        from . import subscribers, tasks  # noqa: F401  (registers event subscribers and periodic tasks)

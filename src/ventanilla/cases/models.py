@@ -70,6 +70,7 @@ class Case(models.Model):
 
     class Stage(models.TextChoices):
         DRAFT = "draft", _("Not sent yet")
+        AWAITING_PAYMENT = "awaiting_payment", _("Waiting for payment")
         OPEN = "open", _("Being processed")
         WITH_APPLICANT = "with_applicant", _("Waiting for the applicant")
         CLOSED = "closed", _("Finished")
@@ -159,6 +160,7 @@ class CaseEvent(models.Model):
         NOTE = "note", _("Internal note")
         ASSIGNED = "assigned", _("Assigned")
         ESCALATED = "escalated", _("Deadline missed: escalated")
+        PAID = "paid", _("Fee paid")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(auto_now_add=True)

@@ -5,6 +5,7 @@ import hashlib
 import os
 import re
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import filetype
 from django.db import IntegrityError, transaction
@@ -36,6 +37,8 @@ MESSAGE_FROM_APPLICANT = "cases.message_from_applicant"
 SLA_BREACHED = "cases.sla_breached"
 SERVICE_PUBLISHED = "cases.service_published"
 LEVEL_MISMATCH = "cases.level_mismatch"
+FEE_REQUESTED = "cases.fee_requested"
+FEE_PAID = "cases.fee_paid"
 
 DEFAULT_CASE_DAYS = 30  # working days, when neither the definition nor the catalogue gives a maximum
 
@@ -443,6 +446,7 @@ def submit(*, case: Case, actor: Actor) -> Case:
     )
     audit.record(actor=actor, action="cases.submitted", object_type="case", object_id=case.reference)
     events.emit(SUBMITTED, subject=case.subject, payload=_payload(case, fetch=fetch, channel=case.channel))
+    _request_fee(case)
     return case
 
 
@@ -453,14 +457,69 @@ def _send(case: Case, definition, answers: dict) -> None:
     if errors:
         raise CaseError(_("Some answers are missing or need correcting before you can send this."), errors)
     workflow = definition.workflow
-    now = timezone.now()
+    initial = workflow.states[workflow.initial]
+    case.answers = values  # as stored: canonical identifiers, E.164 phones, only the questions that count
+    case.state, case.queue_role = initial.key, initial.role or ""
+    case.submitted_at = timezone.now()
+    if due_fee(case.version):
+        # Nobody works on it, and no deadline runs, until the fee is paid (see fee_paid).
+        case.stage, case.state_entered_at = Case.Stage.AWAITING_PAYMENT, case.submitted_at
+        return
+    _start_processing(case, workflow, case.submitted_at)
+
+
+def _start_processing(case: Case, workflow, now: datetime) -> None:
+    """Put a sent (and, when it has a fee, paid) case in its first state's queue, with its deadlines."""
     initial = workflow.states[workflow.initial]
     case_days = workflow.case_sla_days or case.version.service.procedure.max_days or DEFAULT_CASE_DAYS
-    case.answers = values  # as stored: canonical identifiers, E.164 phones, only the questions that count
-    case.stage, case.state, case.queue_role = Case.Stage.OPEN, initial.key, initial.role or ""
-    case.submitted_at = case.state_entered_at = now
+    case.stage, case.state_entered_at = Case.Stage.OPEN, now
     case.case_due_at = calendar.add_working_days(now, case_days)
     case.state_due_at = _deadline(now, initial.sla_days, cap=case.case_due_at)
+
+
+def due_fee(version: ServiceVersion) -> dict | None:
+    """The fee asked for when an application is sent: the catalogue procedure's first fee, when it is more than
+    zero. Fees after the first are conditional (stamps, extra copies) and are settled by the institution."""
+    fees = version.resolved.get("fees") or []
+    return fees[0] if fees and Decimal(fees[0]["amount"]) > 0 else None
+
+
+def _request_fee(case: Case) -> None:
+    """Ask payments for the fee of a case that waits for it (payments raises the obligation the applicant pays)."""
+    if case.stage != Case.Stage.AWAITING_PAYMENT:
+        return
+    fee = due_fee(case.version)
+    events.emit(
+        FEE_REQUESTED,
+        subject=case.subject,
+        payload=_payload(
+            case, amount=fee["amount"], currency=fee["currency"], subject_label=case.subject_label
+        ),
+    )
+
+
+@transaction.atomic
+def fee_paid(*, reference: str, receipt: str, actor: Actor) -> Case | None:
+    """The case's fee was paid: it goes to its first state's queue and its deadlines start. Only a case waiting
+    for payment moves, so a payment announced twice moves it once."""
+    case = Case.objects.filter(reference=reference).first()
+    if case is None:
+        return None
+    case = _locked(case)
+    if case.stage != Case.Stage.AWAITING_PAYMENT:
+        return case
+    _start_processing(case, selectors.definition_of(case.version).workflow, timezone.now())
+    case.save()
+    _event(case, CaseEvent.Kind.PAID, actor, to_state=case.state, text=receipt)
+    audit.record(
+        actor=actor,
+        action="cases.fee_paid",
+        object_type="case",
+        object_id=case.reference,
+        data={"receipt": receipt},
+    )
+    events.emit(FEE_PAID, subject=case.subject, payload=_payload(case, receipt=receipt))
+    return case
 
 
 @transaction.atomic(savepoint=False)  # one transaction with the caller's (the API's idempotency record)
@@ -513,6 +572,7 @@ def start_and_submit(
         ]
     )
     events.emit(SUBMITTED, subject=case.subject, payload=_payload(case, fetch=fetch, channel=case.channel))
+    _request_fee(case)
     audit.record(
         actor=actor,
         action="cases.submitted",

@@ -14,6 +14,7 @@ from ventanilla.core import idempotency
 from ventanilla.core.validation import describe_django, describe_pydantic
 from ventanilla.identity.oidc.api import router as oidc_router
 from ventanilla.notify.api import router as notify_router
+from ventanilla.payments.api import router as payments_router
 
 api = NinjaAPI(
     title="ventanilla API",
@@ -30,6 +31,7 @@ api.add_router("/", catalogue_router)
 api.add_router("/", oidc_router)
 api.add_router("/", cases_router)
 api.add_router("/notify", notify_router)
+api.add_router("/", payments_router)
 
 
 def _error(request, status: int, detail: str, errors: list[dict] | None = None):

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "ventanilla.workflow",
     "ventanilla.cases",
     "ventanilla.notify",
+    "ventanilla.payments",
 ]
 
 MIDDLEWARE = [
@@ -208,3 +209,29 @@ VENTANILLA_NOTIFY_RETRY_SECONDS = float(os.environ.get("VENTANILLA_NOTIFY_RETRY_
 VENTANILLA_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("VENTANILLA_NOTIFY_MAX_ATTEMPTS", "15"))
 # Emails and texts keep their words this many days after they settled; in-account messages stay.
 VENTANILLA_NOTIFY_RETENTION_DAYS = int(os.environ.get("VENTANILLA_NOTIFY_RETENTION_DAYS", "90"))
+
+# Payments (see ventanilla.payments): the providers a payer may choose, in order ("counter" is the cashiers' own
+# channel), the sandbox gateway the platform starts, and how long an unfinished payment may wait.
+VENTANILLA_PAYMENT_PROVIDERS = [
+    name.strip()
+    for name in os.environ.get("VENTANILLA_PAYMENT_PROVIDERS", "sandbox,counter").split(",")
+    if name
+]
+VENTANILLA_PAYMENTS_CURRENCIES = ["USD", "PAB"]  # the balboa circulates at par with the dollar
+VENTANILLA_PAYMENTS_SANDBOX_URL = os.environ.get(
+    "VENTANILLA_PAYMENTS_SANDBOX_URL", "http://127.0.0.1:8027"
+).rstrip("/")
+# Shared by the platform and the sandbox gateway process it starts; any value will do for the sandbox.
+VENTANILLA_PAYMENTS_SANDBOX_SECRET = os.environ.get(
+    "VENTANILLA_PAYMENTS_SANDBOX_SECRET", "sandbox-pay-shared-secret"
+)
+VENTANILLA_PAYMENTS_TIMEOUT = float(os.environ.get("VENTANILLA_PAYMENTS_TIMEOUT", "10"))
+VENTANILLA_PAYMENTS_EXPIRE_MINUTES = int(os.environ.get("VENTANILLA_PAYMENTS_EXPIRE_MINUTES", "30"))
+# A started or submitted payment nobody told us about is checked with its provider after this long, then less often.
+VENTANILLA_PAYMENTS_CHECK_AFTER_SECONDS = int(
+    os.environ.get("VENTANILLA_PAYMENTS_CHECK_AFTER_SECONDS", "120")
+)
+# A payer back from the provider's page, or a client polling, makes the platform ask the provider after this long.
+VENTANILLA_PAYMENTS_REFRESH_SECONDS = int(os.environ.get("VENTANILLA_PAYMENTS_REFRESH_SECONDS", "5"))
+# Payments settled this close to midnight may be in the provider's report of the neighbouring day.
+VENTANILLA_PAYMENTS_SETTLEMENT_MARGIN_MINUTES = 30

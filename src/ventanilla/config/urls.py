@@ -17,6 +17,7 @@ urlpatterns += i18n_patterns(
     path("", include("ventanilla.identity.urls")),
     path("", include("ventanilla.cases.urls")),
     path("", include("ventanilla.notify.urls")),
+    path("", include("ventanilla.payments.urls")),
     prefix_default_language=False,
 )
 

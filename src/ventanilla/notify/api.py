@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Header, Query, Router, Schema
 from ninja.security import HttpBearer
 
-from ventanilla.core import idempotency
+from ventanilla.core import idempotency, paging
 from ventanilla.core.i18n import localized
 
 from . import rendering, selectors, services
@@ -194,7 +194,7 @@ def list_messages(
         "template_version"
     )
     try:
-        rows, following = selectors.message_page(found, after=after or "", size=page_size)
+        rows, following = paging.page_after(found, after=after or "", size=page_size)
     except ValueError:
         message = _("This is not a cursor this API gave: pass the `next` value of the previous page.")
         return JsonResponse(

@@ -1,11 +1,8 @@
 """Reads of notify used by pages, the API, services and tasks."""
 
-import base64
-import binascii
 import re
 import time
 import uuid
-from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -141,33 +138,6 @@ def status_counts(service: SendingService, *, since) -> dict[str, int]:
         .annotate(n=Count("id"))
     )
     return dict(rows)
-
-
-def _older_than(messages, created_at, message_id: str):
-    """Keyset paging on (created_at, id), newest first."""
-    message_id = as_uuid(message_id)
-    if message_id is None:
-        return messages.none()
-    return messages.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=message_id))
-
-
-def message_page(messages, *, after: str = "", size: int) -> tuple[list[Message], str | None]:
-    """One page of `messages` (newest first) after a cursor this function gave, and the cursor of the next
-    page (None on the last). Raises ValueError for a cursor it did not give."""
-    if after:
-        try:
-            at, _separator, message_id = (
-                base64.urlsafe_b64decode(after + "=" * (-len(after) % 4)).decode().partition("|")
-            )
-            messages = _older_than(messages, datetime.fromisoformat(at), message_id)
-        except (ValueError, UnicodeDecodeError, binascii.Error) as error:
-            raise ValueError(after) from error
-    rows = list(messages[: size + 1])
-    if len(rows) <= size:
-        return rows, None
-    last = rows[size - 1]
-    cursor = base64.urlsafe_b64encode(f"{last.created_at.isoformat()}|{last.id}".encode()).decode()
-    return rows[:size], cursor.rstrip("=")
 
 
 def message_counts(services, *, since) -> dict:

@@ -16,6 +16,10 @@ from . import services
 ROUTES = {key: entry for key, entry in services.platform_entries().items() if "event" in entry}
 
 
+def _money(amount: str, currency: str) -> str:
+    return f"{currency} {amount}" if amount else ""
+
+
 def _case_values(payload: dict, language: str) -> dict:
     procedure = catalogue.procedure_detail(payload["procedure"], include_unpublished=True)
     institution = catalogue.institution_by_code(payload["institution"])
@@ -31,7 +35,25 @@ def _case_values(payload: dict, language: str) -> dict:
             "url": settings.VENTANILLA_PUBLIC_URL + path,
             "reason": payload.get("reason", ""),
             "due": formats.date_format(due, "DATE_FORMAT") if due else "",
+            "amount": _money(payload.get("amount", ""), payload.get("currency", "")),
         }
+
+
+def _payment_values(payload: dict, language: str) -> dict:
+    with translation.override(language):
+        path = reverse("payments:detail", args=[payload["reference"]])
+    return {
+        "reference": payload["reference"],
+        "amount": _money(payload["amount"], payload["currency"]),
+        "receipt": payload.get("receipt", ""),
+        "refund_amount": _money(payload.get("refund_amount", ""), payload["currency"]),
+        "url": settings.VENTANILLA_PUBLIC_URL + path,
+    }
+
+
+def _values(payload: dict, language: str) -> dict:
+    """Events about a case name its procedure; payments' events name a payment."""
+    return _case_values(payload, language) if "procedure" in payload else _payment_values(payload, language)
 
 
 def tell_applicant(event: Event) -> None:
@@ -45,7 +67,7 @@ def tell_applicant(event: Event) -> None:
         services.notify_person(
             person=person,
             template_key=key,
-            values_for=lambda language: _case_values(payload, language),
+            values_for=lambda language: _values(payload, language),
             cause=f"event:{event.id}:{key}",
         )
 

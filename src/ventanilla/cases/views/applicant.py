@@ -85,8 +85,8 @@ def _state(case: Case):
 
 
 def _state_label(case: Case) -> str:
-    if case.stage == Case.Stage.DRAFT:
-        return str(Case.Stage.DRAFT.label)
+    if case.stage in (Case.Stage.DRAFT, Case.Stage.AWAITING_PAYMENT):
+        return str(Case.Stage(case.stage).label)
     state = _state(case)
     return bilingual(state.label) if state else case.state
 
@@ -431,7 +431,15 @@ def _next_steps(case: Case) -> dict:
         "state_label": _state_label(case),
         "state_description": bilingual(state.description) if state else "",
         "with_applicant": case.stage == Case.Stage.WITH_APPLICANT,
+        "fee_due": _fee_due(case),
     }
+
+
+def _fee_due(case: Case) -> dict | None:
+    if case.stage != Case.Stage.AWAITING_PAYMENT:
+        return None
+    fee = services.due_fee(case.version)
+    return {**fee, "amount": Decimal(fee["amount"])}
 
 
 # --- My applications -------------------------------------------------------------------------------------------
@@ -458,6 +466,7 @@ def mine(request):
             "principal": principal,
             "drafts": groups[Case.Stage.DRAFT],
             "waiting": groups[Case.Stage.WITH_APPLICANT],
+            "to_pay": groups[Case.Stage.AWAITING_PAYMENT],
             "open": groups[Case.Stage.OPEN],
             "closed": groups[Case.Stage.CLOSED],
             "empty": not any(groups.values()),

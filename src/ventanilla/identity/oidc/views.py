@@ -22,6 +22,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ventanilla.web.navigation import continue_to
+
 from .. import authn
 from ..selectors import actor_for_request
 from . import authorization, keys, services
@@ -94,15 +96,16 @@ def _from_our_pages(request) -> bool:
 
 
 def _to_service(request, response):
-    """Send the browser back to the service. Browsers apply a form's Content-Security-Policy form-action to
-    every redirect that follows the form's submission, and ours allows only this site: after one of our forms,
-    a short page moves on by itself (Refresh header, no script) with a link in case it does not."""
+    """Send the browser back to the service: after one of our forms, through web.navigation's page."""
     if response.status_code != 302 or not _from_our_pages(request):
         return response
-    location = response["Location"]
-    page = render(request, "identity/oidc/continue.html", {"url": location})
-    page["Refresh"] = f"0;url={location}"
-    return page
+    return continue_to(
+        request,
+        response["Location"],
+        title=_("Returning you to the service"),
+        lead=_("Your browser should go back to the service by itself in a moment."),
+        button=_("Continue to the service"),
+    )
 
 
 def _authorization_error(request, error: OAuth2Error):

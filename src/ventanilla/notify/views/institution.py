@@ -19,6 +19,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ventanilla.catalogue import selectors as catalogue
+from ventanilla.core import paging
 from ventanilla.core.i18n import localized
 from ventanilla.identity import authn
 from ventanilla.identity.oidc.selectors import integrator_institution_ids
@@ -146,10 +147,10 @@ def service_detail(request, service):
     )
     after = request.GET.get("after", "")
     try:
-        rows, next_cursor = selectors.message_page(found, after=after, size=PAGE_SIZE)
+        rows, next_cursor = paging.page_after(found, after=after, size=PAGE_SIZE)
     except ValueError:  # a cursor edited by hand: start again from the newest
         after = ""
-        rows, next_cursor = selectors.message_page(found, size=PAGE_SIZE)
+        rows, next_cursor = paging.page_after(found, size=PAGE_SIZE)
     counts = selectors.status_counts(service, since=timezone.now() - RECENT)
     return render(
         request,

@@ -63,17 +63,29 @@ class Command(BaseCommand):
                 )
             )
             self.stdout.write(f"Background worker started (pid {helpers[-1].pid}).")
-        if sandbox_port := _local_sandbox_sms_port():
-            helpers.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "ventanilla.cli", "sandbox_sms", "--port", str(sandbox_port)],
-                    stdout=subprocess.DEVNULL,
-                    preexec_fn=_die_with_parent,
+        for command, url, in_use, what in (
+            (
+                "sandbox_sms",
+                settings.VENTANILLA_SMS_SANDBOX_URL,
+                settings.VENTANILLA_SMS_PROVIDER == "sandbox",
+                "Sandbox SMS provider: text messages appear at",
+            ),
+            (
+                "sandbox_pay",
+                settings.VENTANILLA_PAYMENTS_SANDBOX_URL,
+                "sandbox" in settings.VENTANILLA_PAYMENT_PROVIDERS,
+                "Sandbox payment gateway: payments appear at",
+            ),
+        ):
+            if sandbox_port := _local_sandbox_port(url, in_use=in_use):
+                helpers.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "ventanilla.cli", command, "--port", str(sandbox_port)],
+                        stdout=subprocess.DEVNULL,
+                        preexec_fn=_die_with_parent,
+                    )
                 )
-            )
-            self.stdout.write(
-                f"Sandbox SMS provider: text messages appear at http://127.0.0.1:{sandbox_port}/"
-            )
+                self.stdout.write(f"{what} http://127.0.0.1:{sandbox_port}/")
 
         def stop(signum, frame):
             raise SystemExit(0)
@@ -112,11 +124,11 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _local_sandbox_sms_port() -> int | None:
-    """The port to start the sandbox SMS provider on, when the platform uses it on this machine and nothing
-    listens there yet (another `serve`, or a test, may have started one)."""
-    address = urlsplit(settings.VENTANILLA_SMS_SANDBOX_URL)
-    if settings.VENTANILLA_SMS_PROVIDER != "sandbox" or address.hostname not in ("127.0.0.1", "localhost"):
+def _local_sandbox_port(url: str, *, in_use: bool) -> int | None:
+    """The port to start a sandbox provider (SMS, payments) on, when the platform uses it on this machine and
+    nothing listens there yet (another `serve`, or a test, may have started one)."""
+    address = urlsplit(url)
+    if not in_use or address.hostname not in ("127.0.0.1", "localhost"):
         return None
     port = address.port or 80
     with socket.socket() as probe:

@@ -20,7 +20,12 @@ from ventanilla.identity import assurance, factors
 from ventanilla.identity import selectors as identity_selectors
 from ventanilla.identity import services as identity
 from ventanilla.identity.oidc import services as oidc
+from ventanilla.payments import selectors as payment_selectors
+from ventanilla.payments import services as payments
 
+# Cases whose fee the demo pays in cash at the institution's counter, and the cashier who takes it; the work
+# permit's fee is left for the demo person to pay online.
+PAID_AT_THE_COUNTER = {"demo-building-permit": "tramites.mupa"}
 PASSWORD = "demo-ventanilla-2026"  # noqa: S105  (documented demo credential, local installations only)
 STAFF = [
     ("operador", "Operador", "Demo", None, None),
@@ -41,16 +46,50 @@ BUSINESS_NAME = "Ferretería La Demostración, S.A."
 # Officials of the reference services' institutions: (username, first name, institution, workflow roles): a clerk
 # and a head who holds the service's reviewing roles, if it has any, and supervises the queue.
 OFFICIALS = [
-    ("tramites.mupa", "Tomás", "MUN-PANAMA", ["clerk"]),
-    ("jefa.mupa", "Tania", "MUN-PANAMA", ["reviewer", "approver", "supervisor"]),
-    ("tramites.mici", "Marta", "MICI", ["clerk"]),
-    ("jefe.mici", "Mario", "MICI", ["supervisor"]),
-    ("tramites.dgi", "Diego", "DGI", ["clerk"]),
-    ("jefa.dgi", "Daniela", "DGI", ["supervisor"]),
-    ("tramites.mitradel", "Laura", "MITRADEL", ["clerk"]),
-    ("jefe.mitradel", "Luis", "MITRADEL", ["reviewer", "approver", "supervisor"]),
-    ("tramites.te", "Teresa", "TE", ["clerk"]),
-    ("jefe.te", "Tobías", "TE", ["reviewer", "supervisor"]),
+    ("tramites.mupa", "Tomás", "MUN-PANAMA", ["clerk", "cashier"]),
+    ("jefa.mupa", "Tania", "MUN-PANAMA", ["reviewer", "approver", "supervisor", "treasurer"]),
+    ("tramites.mici", "Marta", "MICI", ["clerk", "cashier"]),
+    ("jefe.mici", "Mario", "MICI", ["supervisor", "treasurer"]),
+    ("tramites.dgi", "Diego", "DGI", ["clerk", "cashier"]),
+    ("jefa.dgi", "Daniela", "DGI", ["supervisor", "treasurer"]),
+    ("tramites.mitradel", "Laura", "MITRADEL", ["clerk", "cashier"]),
+    ("jefe.mitradel", "Luis", "MITRADEL", ["reviewer", "approver", "supervisor", "treasurer"]),
+    ("tramites.te", "Teresa", "TE", ["clerk", "cashier"]),
+    ("jefe.te", "Tobías", "TE", ["reviewer", "supervisor", "treasurer"]),
+]
+# What the demo people owe beyond their cases' fees: (debtor, institution, reference, kind, concept es, en,
+# amount, due in days). Illustrative amounts and concepts, not official tariffs.
+OBLIGATIONS = [
+    (
+        "8-100-101",
+        "ATTT",
+        "DEMO-BOLETA-0001",
+        "fine",
+        "Boleta de tránsito: estacionamiento prohibido (ilustrativa)",
+        "Traffic ticket: parking where prohibited (illustrative)",
+        "25.00",
+        20,
+    ),
+    (
+        "8-100-101",
+        "MUN-PANAMA",
+        "DEMO-PLACA-2027",
+        "municipal",
+        "Impuesto de circulación vehicular 2027 (ilustrativo)",
+        "Vehicle circulation tax 2027 (illustrative)",
+        "26.00",
+        60,
+    ),
+    (
+        "business",
+        "MUN-PANAMA",
+        "DEMO-ACTIVIDAD-2026-12",
+        "tax",
+        "Impuesto municipal a la actividad comercial, diciembre de 2026 (ilustrativo)",
+        "Municipal business activity tax, December 2026 (illustrative)",
+        "45.00",
+        15,
+    ),
 ]
 REFERENCE_SERVICES = [
     "MUN-PANAMA-PERMISO-CONSTRUCCION",
@@ -166,6 +205,7 @@ class Command(BaseCommand):
                 assurance.grant_staff_role(
                     user=officials["jefa.mupa"], role="integrator", institution=mupa, actor=actor
                 )
+            self._obligations(people=people, business=business, actor=actor)
             self._cases(published, officials, people=people, business=business, actor=actor)
         self.stdout.write(
             f"\nDemo relying party: client_id {service.client_id}, client_secret {oidc.DEMO_CLIENT_SECRET}, "
@@ -362,6 +402,10 @@ class Command(BaseCommand):
                 )
                 if start_key != "demo-birth-certificate-draft":
                     case = cases.submit(case=case, actor=person_actor)
+                if start_key in PAID_AT_THE_COUNTER and case.stage == "awaiting_payment":
+                    case = self._pay_at_the_counter(
+                        case, officials[PAID_AT_THE_COUNTER[start_key]], actor=actor
+                    )
                 for username, action, inputs in steps.get(start_key, []):
                     official = officials[username]
                     case = cases.act(
@@ -371,7 +415,50 @@ class Command(BaseCommand):
                         official=official,
                         actor=identity_selectors.actor_for(official),
                     )
-            where = f" ({case.state})" if case.state else ""
+            where = f" ({case.state})" if case.state and case.stage != "awaiting_payment" else ""
             self.stdout.write(
                 f"Case {case.reference} {code} for {person.username}: {case.get_stage_display()}{where}"
             )
+
+    def _obligations(self, *, people: dict, business, actor) -> None:
+        """What the demo people owe, to several institutions (posted once: the references are the institutions')."""
+        by_number = {person.username: person for person in people.values()}
+        for number, code, reference, kind, concept_es, concept_en, amount, days in OBLIGATIONS:
+            institution = catalogue_selectors.institution_by_code(code)
+            if institution is None:
+                continue
+            debtor, label = (
+                (f"ruc:{business.ruc}", business.name)
+                if number == "business"
+                else (f"cedula:{number}", str(by_number[number]))
+            )
+            payments.post_obligation(
+                institution=institution,
+                data=payments.ObligationIn(
+                    reference=reference,
+                    debtor=debtor,
+                    debtor_label=label,
+                    kind=kind,
+                    concept_es=concept_es,
+                    concept_en=concept_en,
+                    amount=amount,
+                    due_date=date.today() + timedelta(days=days),
+                    legal_basis="Demo",
+                ),
+                actor=actor,
+            )
+
+    def _pay_at_the_counter(self, case, cashier, *, actor):
+        """The fee paid in cash to the institution's cashier, with a receipt; the case moves on at once (the
+        payment's event would move it a moment later; the second time changes nothing)."""
+        obligation = payment_selectors.obligation_for_source(f"case:{case.reference}")
+        payment = payments.record_counter_payment(
+            obligation_ids=[obligation.id],
+            debtor_keys={obligation.debtor},
+            subject=obligation.debtor,
+            subject_label=obligation.debtor_label,
+            cashier=cashier,
+            actor=identity_selectors.actor_for(cashier, channel="office"),
+        )
+        self.stdout.write(f"Fee of {case.reference} paid at the counter: receipt {payment.receipt_number}")
+        return cases.fee_paid(reference=case.reference, receipt=payment.receipt_number, actor=actor)
