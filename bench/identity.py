@@ -269,6 +269,50 @@ def measure(work, make_client, *, clients: int, seconds: float) -> tuple[float, 
     return len(latencies) / elapsed, latencies
 
 
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """p50 and p95, in milliseconds."""
+    return statistics.median(samples) * 1000, statistics.quantiles(samples, n=20)[-1] * 1000
+
+
+def engine_arguments(parser: argparse.ArgumentParser, *, default_database: str) -> None:
+    """The options of a bench that runs on both databases, each in a process of its own."""
+    parser.add_argument(
+        "--database-url", default=default_database, help="the PostgreSQL database to drop and recreate"
+    )
+    parser.add_argument("--engines", default="postgres,sqlite", help="which to run, in order")
+    parser.add_argument("--seconds", type=float, default=8.0, help="length of each rate measurement")
+    parser.add_argument("--rounds", type=int, default=2, help="alternated rounds of the measurements")
+    parser.add_argument("--clients", type=int, default=16, help="client threads, the same for every endpoint")
+    parser.add_argument("--threads", type=int, default=8, help="server threads (per process)")
+    parser.add_argument("--postgres-processes", type=int, default=2, help="server processes on PostgreSQL")
+    parser.add_argument("--sqlite-processes", type=int, default=1, help="server processes on SQLite")
+    parser.add_argument("--engine", help=argparse.SUPPRESS)  # set for the child process that runs one engine
+    parser.add_argument("--results", help=argparse.SUPPRESS)
+
+
+def each_engine(args, script: str, run_engine) -> list[dict] | None:
+    """In the child process (--engine given), run that engine and hand its result back; in the parent, run a
+    child per engine (Django is configured once per process) and return their results."""
+    if args.engine:
+        Path(args.results).write_text(json.dumps(run_engine(args)))
+        return None
+    results = []
+    for engine in args.engines.split(","):
+        with tempfile.NamedTemporaryFile(suffix=".json") as results_file:
+            command = [
+                sys.executable,
+                script,
+                *sys.argv[1:],
+                "--engine",
+                engine,
+                "--results",
+                results_file.name,
+            ]
+            subprocess.run(command, check=True)
+            results.append(json.loads(Path(results_file.name).read_text()))
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="a PostgreSQL database to drop and recreate (default: SQLite)")
@@ -308,8 +352,7 @@ def main() -> None:
         ("complete sign-ins (3 requests)", sign_ins, sign_in_latencies),
         ("GET /healthz", trivial, trivial_latencies),
     ):
-        p50 = statistics.median(latencies) * 1000
-        p95 = statistics.quantiles(latencies, n=20)[-1] * 1000
+        p50, p95 = percentiles(latencies)
         print(f"{label:>34} {rate:>11.1f} {p50:>6.1f} ms {p95:>6.1f} ms")
     print(f"\nratio: one complete sign-in costs as much as {trivial / sign_ins:.1f} trivial requests")
 

@@ -25,10 +25,7 @@ import argparse
 import json
 import os
 import socket
-import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -36,7 +33,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.identity import Client, configure, free_port, healthz, measure, start_server  # noqa: E402
+from bench.identity import (  # noqa: E402
+    Client,
+    configure,
+    each_engine,
+    engine_arguments,
+    free_port,
+    healthz,
+    measure,
+    percentiles,
+    start_server,
+)
 
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/vt_bench_payments"
 OBLIGATIONS_EACH = 4000
@@ -162,10 +169,6 @@ def wait_for_port(port: int, seconds: float = 20) -> None:
     sys.exit(f"Nothing listens on {port}: the sandbox gateway did not start.")
 
 
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    return statistics.median(samples) * 1000, statistics.quantiles(samples, n=20)[-1] * 1000
-
-
 def run_engine(args) -> dict:
     postgres = args.engine == "postgres"
     processes = args.postgres_processes if postgres else args.sqlite_processes
@@ -237,41 +240,15 @@ def run_engine(args) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--database-url", default=DEFAULT_DATABASE, help="the PostgreSQL database to drop and recreate"
-    )
-    parser.add_argument("--engines", default="postgres,sqlite", help="which to run, in order")
-    parser.add_argument("--seconds", type=float, default=8.0, help="length of each rate measurement")
-    parser.add_argument("--rounds", type=int, default=2, help="alternated rounds of the measurements")
-    parser.add_argument("--clients", type=int, default=16, help="client threads, the same for every endpoint")
-    parser.add_argument("--threads", type=int, default=8, help="server threads (per process)")
-    parser.add_argument("--postgres-processes", type=int, default=2, help="server processes on PostgreSQL")
-    parser.add_argument("--sqlite-processes", type=int, default=1, help="server processes on SQLite")
-    parser.add_argument("--engine", help=argparse.SUPPRESS)  # set for the child process that runs one engine
-    parser.add_argument("--results", help=argparse.SUPPRESS)
+    engine_arguments(parser, default_database=DEFAULT_DATABASE)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
 
-    if args.engine:
-        result = run_engine(args)
-        Path(args.results).write_text(json.dumps(result))
+    if not args.engine:
+        print("ventanilla payments bench: payments created/s through the API, against /healthz, in one run")
+    results = each_engine(args, __file__, run_engine)
+    if results is None:
         return
-
-    print("ventanilla payments bench: payments created/s through the API, against /healthz, in one run")
-    results = []
-    for engine in args.engines.split(","):
-        with tempfile.NamedTemporaryFile(suffix=".json") as results_file:
-            command = [
-                sys.executable,
-                __file__,
-                *sys.argv[1:],
-                "--engine",
-                engine,
-                "--results",
-                results_file.name,
-            ]
-            subprocess.run(command, check=True)
-            results.append(json.loads(Path(results_file.name).read_text()))
     print("\n== summary")
     for result in results:
         print(

@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from tests.cases.live import ANSWERS, SERVICE
+from ventanilla.core import callbacks
 from ventanilla.notify import sandbox_sms
 
 from .live import SMS_SECRET, MailServer, Platform, SandboxSms, wait_for
@@ -229,7 +230,7 @@ def _receipt(platform, message_id: str, status: str, secret: str) -> int:
     headers = {
         "Content-Type": "application/json",
         sandbox_sms.TIMESTAMP_HEADER: timestamp,
-        sandbox_sms.SIGNATURE_HEADER: sandbox_sms.signature(secret, timestamp, body.encode()),
+        sandbox_sms.SIGNATURE_HEADER: callbacks.signature(secret, timestamp, body.encode()),
     }
     return platform.request("POST", "/api/v1/notify/receipts/sandbox", body, headers)[0]
 

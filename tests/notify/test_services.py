@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from ventanilla.core import callbacks
 from ventanilla.core.actor import Actor
 from ventanilla.notify import rendering, sandbox_sms, services
 from ventanilla.notify.models import Message, Preference
@@ -189,7 +190,7 @@ def _receipt(message_id, status, *, secret=SANDBOX_SECRET, age=0):
     timestamp = str(int(time.time()) - age)
     return body, {
         sandbox_sms.TIMESTAMP_HEADER: timestamp,
-        sandbox_sms.SIGNATURE_HEADER: sandbox_sms.signature(secret, timestamp, body),
+        sandbox_sms.SIGNATURE_HEADER: callbacks.signature(secret, timestamp, body),
     }
 
 

@@ -120,7 +120,8 @@ def test_refusals_say_what_to_fix_in_the_callers_language(
     bad = obligation_body(citizen, amount="12,5", currency="EUR", debtor="nadie")
     english = post(integrator, "/api/v1/obligations", bad).json()
     fields = {error["field"]: error["message"] for error in english["errors"]}
-    assert "debtor" in fields and "cédula" in fields["debtor"]
+    assert set(fields) == {"debtor", "amount", "currency"}, "every problem at once"
+    assert "cédula" in fields["debtor"] and "USD" in fields["currency"]
     user = make_user()
     StaffRole.objects.create(user=user, role=StaffRole.Role.INTEGRATOR, institution=small_catalogue["mupa"])
     spanish = post(

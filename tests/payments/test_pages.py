@@ -266,3 +266,16 @@ def test_collections_and_reconciliation_pages(official, citizen, owe, pay_for, f
     assert done.status_code == 302
     listing = html(browser.get("/en/gestion/pagos/conciliacion/"))
     assert "Everything matches" in listing
+
+
+def test_a_case_waiting_for_its_fee_says_so_and_leads_to_paying_it(
+    submitted_case, paid_permit_service, citizen, browser, fake_provider
+):
+    case = submitted_case(citizen, version=paid_permit_service)
+    page = html(browser.get(f"/en/solicitudes/{case.reference}/"))
+    assert "Waiting for payment" in page and "The fee for this procedure is USD 25.00" in page
+    assert 'href="/en/cuenta/pagos/"' in page
+    mine = html(browser.get("/en/cuenta/solicitudes/"))
+    assert "Waiting for your payment" in mine and case.reference in mine
+    owed = html(browser.get("/en/cuenta/pagos/"))
+    assert case.reference in owed and "Building permit" in owed

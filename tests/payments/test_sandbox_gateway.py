@@ -11,7 +11,8 @@ import pytest
 
 from tests.notify.live import wait_for
 from tests.payments.live import SECRET, CallbackSink, SandboxGateway
-from ventanilla.payments import plugins, sandbox_gateway
+from ventanilla.core import callbacks
+from ventanilla.payments import plugins
 
 pytestmark = pytest.mark.slow
 
@@ -202,12 +203,12 @@ def test_forged_and_stale_notifications_are_refused(provider):
             body=body, headers={"X-Sandbox-Timestamp": now, "X-Sandbox-Signature": "sha256=00"}
         )
     stale = str(int(time.time()) - 3600)
-    signed = sandbox_gateway.signature(SECRET, stale, body)
+    signed = callbacks.signature(SECRET, stale, body)
     with pytest.raises(plugins.InvalidNotification):
         provider.notifications(
             body=body, headers={"X-Sandbox-Timestamp": stale, "X-Sandbox-Signature": signed}
         )
-    good = sandbox_gateway.signature(SECRET, now, body)
+    good = callbacks.signature(SECRET, now, body)
     [notice] = provider.notifications(
         body=body, headers={"X-Sandbox-Timestamp": now, "X-Sandbox-Signature": good}
     )

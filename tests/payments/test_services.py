@@ -5,7 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from ventanilla.cases.models import Case
 from ventanilla.core.actor import Actor
@@ -14,6 +14,13 @@ from ventanilla.payments import plugins, selectors, services
 from ventanilla.payments.models import Obligation, Payment, ProviderEvent, Refund
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """The refusals' words are checked in English (the source language)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -89,24 +96,15 @@ def test_an_obligation_being_paid_cannot_be_changed(owe, citizen, pay_for, syste
 
 
 def test_a_csv_with_one_wrong_line_imports_nothing_and_names_the_line(small_catalogue, system_actor):
-    def resolve(text):
-        return selectors.debtor_for_identifier(text), text
-
     good = "reference,debtor,concept_es,concept_en,amount\nA-1,8-100-101,Tasa,Fee,5.00\n"
     bad = good + "A-2,8-100-102,Tasa,Fee,cinco\n"
-    result = services.import_obligations(
-        institution=small_catalogue["te"], text=bad, resolve_debtor=resolve, actor=system_actor
-    )
+    result = services.import_obligations(institution=small_catalogue["te"], text=bad, actor=system_actor)
     assert [line for line, _problems in result.errors] == [3]
     assert "amount" in result.errors[0][1]
     assert Obligation.objects.count() == 0
-    result = services.import_obligations(
-        institution=small_catalogue["te"], text=good, resolve_debtor=resolve, actor=system_actor
-    )
+    result = services.import_obligations(institution=small_catalogue["te"], text=good, actor=system_actor)
     assert (result.created, result.unchanged, result.errors) == (1, 0, [])
-    again = services.import_obligations(
-        institution=small_catalogue["te"], text=good, resolve_debtor=resolve, actor=system_actor
-    )
+    again = services.import_obligations(institution=small_catalogue["te"], text=good, actor=system_actor)
     assert (again.created, again.unchanged) == (0, 1)
     assert Obligation.objects.get().debtor == "cedula:8-100-101"
 
@@ -396,3 +394,13 @@ def test_the_payer_is_told_of_the_payment_and_the_refund_in_their_language(
     assert f"We are returning USD 2.00 of your payment {payment.reference}" in subjects
     inbox = Message.objects.filter(recipient=f"user:{citizen.public_id}", channel="inbox")
     assert any(receipt in message.body for message in inbox)
+
+
+def test_a_csv_line_whose_reference_is_taken_by_other_values_imports_nothing(
+    owe, citizen, small_catalogue, system_actor
+):
+    owe(citizen, "9.00", institution="te", reference="A-1")
+    text = "reference,debtor,concept_es,concept_en,amount\nA-2,8-100-101,Tasa,Fee,5.00\nA-1,8-100-101,Tasa,Fee,5.00\n"
+    result = services.import_obligations(institution=small_catalogue["te"], text=text, actor=system_actor)
+    assert [line for line, _problems in result.errors] == [3] and result.created == 0
+    assert not Obligation.objects.filter(reference="A-2").exists()

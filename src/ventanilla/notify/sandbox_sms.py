@@ -18,7 +18,6 @@ Protocol (what a real gateway plugin would also speak, more or less):
 It keeps everything in memory: a restart starts empty."""
 
 import argparse
-import hashlib
 import hmac
 import html
 import json
@@ -26,18 +25,14 @@ import re
 import secrets
 import threading
 import time
-import urllib.request
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from ventanilla.core import callbacks
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 SIGNATURE_HEADER = "X-Sandbox-Signature"
 TIMESTAMP_HEADER = "X-Sandbox-Timestamp"
-
-
-def signature(secret: str, timestamp: str, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
 
 
 def outcome_for(number: str) -> str:
@@ -88,25 +83,9 @@ class Gateway:
         receipt = {key: message[key] for key in ("id", "reference", "to", "status")}
         receipt["at"] = datetime.now(UTC).isoformat()
         body = json.dumps(receipt).encode()
-        for attempt in range(6):
-            timestamp = str(int(time.time()))
-            request = urllib.request.Request(  # noqa: S310 (a configured http URL)
-                url,
-                data=body,
-                method="POST",
-                headers={
-                    "Content-Type": "application/json",
-                    TIMESTAMP_HEADER: timestamp,
-                    SIGNATURE_HEADER: signature(self.secret, timestamp, body),
-                },
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 (a configured URL)
-                    if 200 <= answer.status < 300:
-                        return
-            except OSError:
-                pass
-            time.sleep(2**attempt)
+        callbacks.post_until_taken(
+            url, body, self.secret, timestamp_header=TIMESTAMP_HEADER, signature_header=SIGNATURE_HEADER
+        )
 
 
 class Handler(BaseHTTPRequestHandler):

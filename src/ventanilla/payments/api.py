@@ -13,7 +13,6 @@ from ninja import Header, Query, Router
 
 from ventanilla.catalogue import selectors as catalogue
 from ventanilla.core import idempotency, paging
-from ventanilla.core.identifiers import InvalidIdentifier
 from ventanilla.identity.auth import TokenAuth
 from ventanilla.identity.selectors import actor_for
 
@@ -163,21 +162,13 @@ def _institution_obligation(request, obligation_id: str) -> Obligation:
     return obligation
 
 
-def _debtor(text: str) -> str:
-    try:
-        return selectors.debtor_for_identifier(text)
-    except InvalidIdentifier as error:
-        raise services.PaymentError(_("Some values are not valid."), {"debtor": str(error)}) from error
-
-
 def _post(request, body: ObligationIn) -> tuple[int, dict]:
     institution = _institution(request, body.institution)
-    debtor = _debtor(body.debtor)
     obligation, created = services.post_obligation(
         institution=institution,
         data=services.ObligationIn(
             reference=body.reference,
-            debtor=debtor,
+            debtor=body.debtor,
             debtor_label=body.debtor_name or body.debtor,
             kind=body.kind,
             concept_es=body.concept_es,
@@ -238,12 +229,8 @@ def import_obligations(request, institution: str = Query(...)):
         text = request.body.decode("utf-8")
     except UnicodeDecodeError:
         return JsonResponse({"detail": _("The file must be UTF-8 text."), "errors": []}, status=422)
-
-    def resolve(debtor: str):
-        return _debtor(debtor), debtor
-
     result = services.import_obligations(
-        institution=owner, text=text, resolve_debtor=resolve, actor=actor_for(request.auth, channel="api")
+        institution=owner, text=text, actor=actor_for(request.auth, channel="api")
     )
     if result.errors:
         return JsonResponse(

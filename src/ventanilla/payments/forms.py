@@ -111,9 +111,11 @@ class DebtorForm(forms.Form):
 
 class PeriodForm(forms.Form):
     start = forms.DateField(
-        label=_("From"), widget=forms.DateInput(attrs=_input(type="date"), format="%Y-%m-%d")
+        label=_("First day"), widget=forms.DateInput(attrs=_input(type="date"), format="%Y-%m-%d")
     )
-    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs=_input(type="date"), format="%Y-%m-%d"))
+    end = forms.DateField(
+        label=_("Last day"), widget=forms.DateInput(attrs=_input(type="date"), format="%Y-%m-%d")
+    )
 
     def clean(self):
         data = super().clean()

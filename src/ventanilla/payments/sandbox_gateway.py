@@ -35,7 +35,6 @@ Protocol (what a real gateway plugin would also speak, more or less). Amounts ar
 It keeps everything in memory: a restart starts empty."""
 
 import argparse
-import hashlib
 import hmac
 import html
 import json
@@ -43,11 +42,12 @@ import re
 import secrets
 import threading
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from ventanilla.core import callbacks
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"
 TIMESTAMP_HEADER = "X-Sandbox-Timestamp"
@@ -58,13 +58,7 @@ CARDS = {
     "4000000000000069": "card_expired",
     "4000000000000119": "provider_error",
 }
-RETRY_DELAYS = (1, 2, 4, 8, 16)
 EVENT_NAMES = {"success": "succeeded"}
-
-
-def signature(secret: str, timestamp: str, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
 
 
 def _money(text) -> Decimal | None:
@@ -282,28 +276,13 @@ class Gateway:
             ).start()
 
     def send(self, url: str, event: dict) -> None:
-        body = json.dumps(event).encode()
-        for delay in (*RETRY_DELAYS, None):
-            timestamp = str(int(time.time()))
-            request = urllib.request.Request(  # noqa: S310 (the platform's configured URL)
-                url,
-                data=body,
-                method="POST",
-                headers={
-                    "Content-Type": "application/json",
-                    TIMESTAMP_HEADER: timestamp,
-                    SIGNATURE_HEADER: signature(self.secret, timestamp, body),
-                },
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
-                    if 200 <= answer.status < 300:
-                        return
-            except OSError:
-                pass
-            if delay is None:
-                return
-            time.sleep(delay)
+        callbacks.post_until_taken(
+            url,
+            json.dumps(event).encode(),
+            self.secret,
+            timestamp_header=TIMESTAMP_HEADER,
+            signature_header=SIGNATURE_HEADER,
+        )
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -497,7 +476,7 @@ def pay_page(session: dict, error: str = "") -> str:
     described = ' aria-describedby="error"' if error else ""
     return _page(
         "Pay",
-        f"<h1>Pay {html.escape(session['currency'])} {session['amount']}</h1>"
+        "<h1>Payment</h1>"
         f'<p class="amount">{html.escape(session["currency"])} {session["amount"]}</p>'
         f"<p>{html.escape(session['description'])}</p>{problem}"
         f'<form method="post" action="/pay/{session["id"]}"><input type="hidden" name="method" value="card">'

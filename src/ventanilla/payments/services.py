@@ -10,13 +10,10 @@ lock."""
 
 import contextlib
 import csv
-import hashlib
-import hmac
 import io
 import json
 import logging
 import secrets
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -30,11 +27,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ventanilla.core import audit, events
+from ventanilla.core import audit, callbacks, events
 from ventanilla.core.actor import Actor
+from ventanilla.core.identifiers import InvalidIdentifier
 from ventanilla.core.references import new_reference
 
-from . import errors, plugins
+from . import errors, plugins, selectors
 from .models import (
     Mismatch,
     Obligation,
@@ -88,8 +86,19 @@ def parse_amount(value, *, field_name: str = "amount") -> Decimal:
         raise PaymentError(
             _("Some values are not valid."), {field_name: _('Send amounts as text, e.g. "25.00".')}
         )
+    text = str(value).strip()
+    if "," in text:
+        # "12,5" is 12.50 to some and 125 to others: money is never guessed.
+        raise PaymentError(
+            _("Some values are not valid."),
+            {
+                field_name: _(
+                    "Write the amount with a point for the cents and no thousands separator, e.g. 1250.00."
+                )
+            },
+        )
     try:
-        amount = Decimal(str(value).strip().replace(",", ""))
+        amount = Decimal(text)
     except (InvalidOperation, ValueError):
         amount = None
     if amount is None or not amount.is_finite() or amount <= 0:
@@ -144,7 +153,7 @@ class ObligationIn:
     """What an institution posts: checked by `checked_obligation` before anything is written."""
 
     reference: str
-    debtor: str
+    debtor: str  # a cédula, a RUC (with or without its DV), or "user:<id>" / "business:<id>"
     debtor_label: str
     concept_es: str
     concept_en: str
@@ -157,9 +166,13 @@ class ObligationIn:
 
 
 def checked_obligation(data: ObligationIn) -> dict:
-    """The fields of an Obligation, or PaymentError listing every value to correct."""
+    """The fields of an Obligation, or PaymentError listing every value to correct at once."""
     problems: dict = {}
     values: dict = {}
+    try:
+        values["debtor"] = selectors.debtor_for_identifier(data.debtor)
+    except InvalidIdentifier as error:
+        problems["debtor"] = str(error)
     for name, limit in (("reference", 60), ("concept_es", 300), ("concept_en", 300), ("debtor_label", 200)):
         text = (getattr(data, name) or "").strip()
         if not text:
@@ -185,7 +198,6 @@ def checked_obligation(data: ObligationIn) -> dict:
         raise PaymentError(_("Some values are not valid."), problems)
     return {
         **values,
-        "debtor": data.debtor,
         "kind": data.kind,
         "due_date": data.due_date,
         "legal_basis": (data.legal_basis or "").strip(),
@@ -292,12 +304,11 @@ class ImportResult:
     errors: list = field(default_factory=list)  # [(line, {field: message})]
 
 
-def import_obligations(*, institution, text: str, resolve_debtor, actor: Actor) -> ImportResult:
+def import_obligations(*, institution, text: str, actor: Actor) -> ImportResult:
     """Obligations from CSV text with the header CSV_COLUMNS (the order may vary; due_date, legal_basis and kind
     may be left out). Every line is checked first: if any is wrong nothing is imported and each wrong line is
     reported, so the file can be corrected and sent again; lines already imported are recognised by their
-    reference and left as they are. `resolve_debtor(text)` gives (debtor reference, label) or raises
-    PaymentError."""
+    reference and left as they are."""
     result = ImportResult()
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = {"reference", "debtor", "concept_es", "concept_en", "amount"} - set(reader.fieldnames or [])
@@ -311,7 +322,7 @@ def import_obligations(*, institution, text: str, resolve_debtor, actor: Actor) 
         if line - 1 > MAX_CSV_ROWS:
             raise PaymentError(_("A file may hold at most %(n)s obligations.") % {"n": MAX_CSV_ROWS})
         try:
-            debtor, label = resolve_debtor((row.get("debtor") or "").strip())
+            debtor = (row.get("debtor") or "").strip()
             due = (row.get("due_date") or "").strip()
             try:
                 due_date = date.fromisoformat(due) if due else None
@@ -320,7 +331,7 @@ def import_obligations(*, institution, text: str, resolve_debtor, actor: Actor) 
             data = ObligationIn(
                 reference=row.get("reference") or "",
                 debtor=debtor,
-                debtor_label=(row.get("debtor_label") or "").strip() or label,
+                debtor_label=(row.get("debtor_label") or "").strip() or debtor,
                 concept_es=row.get("concept_es") or "",
                 concept_en=row.get("concept_en") or "",
                 amount=row.get("amount") or "",
@@ -330,10 +341,10 @@ def import_obligations(*, institution, text: str, resolve_debtor, actor: Actor) 
                 legal_basis=row.get("legal_basis") or "",
             )
             checked_obligation(data)
-            rows.append(data)
+            rows.append((line, data))
         except PaymentError as error:
-            result.errors.append((line, error.fields or {"debtor": str(error)}))
-    references = [row.reference.strip() for row in rows]
+            result.errors.append((line, error.fields))
+    references = [data.reference.strip() for _line, data in rows]
     repeated = {reference for reference in references if references.count(reference) > 1}
     if repeated:
         result.errors.append(
@@ -347,12 +358,25 @@ def import_obligations(*, institution, text: str, resolve_debtor, actor: Actor) 
         )
     if result.errors:
         return result
-    with transaction.atomic():
-        for data in rows:
-            _obligation, created = post_obligation(institution=institution, data=data, actor=actor)
-            result.created += created
-            result.unchanged += not created
+    try:
+        with transaction.atomic():
+            for line, data in rows:
+                try:
+                    _obligation, created = post_obligation(institution=institution, data=data, actor=actor)
+                except PaymentError as error:  # a reference already used for other values
+                    result.errors.append((line, error.fields or {"reference": str(error)}))
+                    continue
+                result.created += created
+                result.unchanged += not created
+            if result.errors:
+                raise _NothingImported
+    except _NothingImported:
+        result.created = result.unchanged = 0
     return result
+
+
+class _NothingImported(Exception):
+    """Rolls back an import in which a line turned out wrong only when written."""
 
 
 # --- Payments: creation and the provider's page --------------------------------------------------------------
@@ -378,8 +402,9 @@ def create_payment(
     return_url: str = "",
 ) -> Payment:
     """One payment for one or several open obligations owed under `debtor_keys` (selectors.debtor_keys: the
-    subject's references); any other obligation is reported not found. A payment created earlier for any of them and never taken to the provider is set aside (cancelled); one
-    with the provider stops this one, since it may still be paid."""
+    subject's references); any other obligation is reported not found. A payment created earlier for any of them
+    and never taken to the provider is set aside (cancelled); one with the provider stops this one, since it may
+    still be paid."""
     if not obligation_ids:
         raise PaymentError(_("Choose at least one thing to pay."), {"obligations": _("Choose at least one.")})
     if provider not in plugins.offered():
@@ -1157,26 +1182,22 @@ def set_webhook(*, institution, url: str, actor: Actor) -> tuple[Webhook, str]:
     return webhook, secret
 
 
-def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
 def deliver_webhook(*, delivery_id) -> str:
     """POST one callback, signed; failures are tried again with backoff (1, 2, 4 … minutes), then given up."""
     delivery = WebhookDelivery.objects.select_related("webhook").filter(id=delivery_id).first()
     if delivery is None or delivery.status != WebhookDelivery.Status.PENDING:
         return "nothing to do"
     body = json.dumps({"id": str(delivery.id), **delivery.payload}).encode()
-    timestamp = str(int(time.time()))
     request = urllib.request.Request(  # noqa: S310 (an institution's configured https URL)
         delivery.webhook.url,
         data=body,
         method="POST",
-        headers={
-            "Content-Type": "application/json",
-            TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: webhook_signature(delivery.webhook.secret, timestamp, body),
-        },
+        headers=callbacks.signed_headers(
+            delivery.webhook.secret,
+            body,
+            timestamp_header=TIMESTAMP_HEADER,
+            signature_header=SIGNATURE_HEADER,
+        ),
     )
     attempts = delivery.attempts + 1
     try:

@@ -1,20 +1,18 @@
 """The client side of the sandbox SMS provider (the provider itself is ventanilla.notify.sandbox_sms, its own
 process). Written as a real gateway plugin would be: an HTTP call out, signed delivery receipts in."""
 
-import hmac
 import json
-import time
 import urllib.error
 import urllib.request
 
 from django.conf import settings
 from django.urls import reverse
 
+from ventanilla.core import callbacks
 from ventanilla.notify import sandbox_sms
 
 from . import InvalidReceipt, PermanentFailure, Provider, Receipt, Sent, TemporaryFailure, providers
 
-RECEIPT_MAX_AGE_SECONDS = 300
 STATUSES = {"delivered", "temporary-failure", "permanent-failure"}
 
 
@@ -46,13 +44,16 @@ class SandboxSms(Provider):
             raise TemporaryFailure(f"The SMS gateway could not be reached: {error!r}") from error
 
     def receipts(self, *, body: bytes, headers) -> list[Receipt]:
-        timestamp = headers.get(sandbox_sms.TIMESTAMP_HEADER, "")
-        given = headers.get(sandbox_sms.SIGNATURE_HEADER, "")
-        expected = sandbox_sms.signature(settings.VENTANILLA_SMS_SANDBOX_SECRET, timestamp, body)
-        if not hmac.compare_digest(given, expected):
-            raise InvalidReceipt("The signature does not match.")
-        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > RECEIPT_MAX_AGE_SECONDS:
-            raise InvalidReceipt("The receipt is too old or from the future.")
+        try:
+            callbacks.check(
+                settings.VENTANILLA_SMS_SANDBOX_SECRET,
+                body,
+                headers,
+                timestamp_header=sandbox_sms.TIMESTAMP_HEADER,
+                signature_header=sandbox_sms.SIGNATURE_HEADER,
+            )
+        except callbacks.BadSignature as error:
+            raise InvalidReceipt(str(error)) from error
         try:
             receipt = json.loads(body)
             if receipt["status"] not in STATUSES:

@@ -1,15 +1,15 @@
 """The client side of the sandbox payment gateway (the gateway itself is ventanilla.payments.sandbox_gateway, its
 own process). Written as a real gateway plugin would be: HTTP calls out, signed notifications in."""
 
-import hmac
 import json
-import time
 import urllib.error
 import urllib.request
 from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
+
+from ventanilla.core import callbacks
 
 from .. import sandbox_gateway
 from . import (
@@ -24,8 +24,6 @@ from . import (
     Started,
     providers,
 )
-
-NOTIFICATION_MAX_AGE_SECONDS = 300
 
 
 @providers.register("sandbox")
@@ -94,13 +92,16 @@ class SandboxGateway(Provider):
         return RefundResult(reference=answer["id"], status=answer["status"])
 
     def notifications(self, *, body, headers):
-        timestamp = headers.get(sandbox_gateway.TIMESTAMP_HEADER, "")
-        given = headers.get(sandbox_gateway.SIGNATURE_HEADER, "")
-        expected = sandbox_gateway.signature(settings.VENTANILLA_PAYMENTS_SANDBOX_SECRET, timestamp, body)
-        if not hmac.compare_digest(given, expected):
-            raise InvalidNotification("The signature does not match.")
-        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > NOTIFICATION_MAX_AGE_SECONDS:
-            raise InvalidNotification("The notification is too old or from the future.")
+        try:
+            callbacks.check(
+                settings.VENTANILLA_PAYMENTS_SANDBOX_SECRET,
+                body,
+                headers,
+                timestamp_header=sandbox_gateway.TIMESTAMP_HEADER,
+                signature_header=sandbox_gateway.SIGNATURE_HEADER,
+            )
+        except callbacks.BadSignature as error:
+            raise InvalidNotification(str(error)) from error
         try:
             event = json.loads(body)
             refund = event.get("refund") or {}

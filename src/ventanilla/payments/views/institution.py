@@ -147,37 +147,30 @@ def obligation_new(request, institution):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            debtor = selectors.debtor_for_identifier(data["debtor"])
-        except InvalidIdentifier as error:
-            form.add_error("debtor", str(error))
+            obligation, created = services.post_obligation(
+                institution=institution,
+                data=services.ObligationIn(
+                    reference=data["reference"],
+                    debtor=data["debtor"],
+                    debtor_label=data["debtor_name"],
+                    kind=data["kind"],
+                    concept_es=data["concept_es"],
+                    concept_en=data["concept_en"],
+                    amount=data["amount"],
+                    currency=data["currency"],
+                    due_date=data["due_date"],
+                    legal_basis=data["legal_basis"],
+                ),
+                actor=_actor(request),
+            )
+        except services.PaymentError as error:
+            _show_errors(form, error)
         else:
-            try:
-                obligation, created = services.post_obligation(
-                    institution=institution,
-                    data=services.ObligationIn(
-                        reference=data["reference"],
-                        debtor=debtor,
-                        debtor_label=data["debtor_name"],
-                        kind=data["kind"],
-                        concept_es=data["concept_es"],
-                        concept_en=data["concept_en"],
-                        amount=data["amount"],
-                        currency=data["currency"],
-                        due_date=data["due_date"],
-                        legal_basis=data["legal_basis"],
-                    ),
-                    actor=_actor(request),
-                )
-            except services.PaymentError as error:
-                _show_errors(form, error)
-            else:
-                messages.success(
-                    request,
-                    _("The obligation was recorded.")
-                    if created
-                    else _("This obligation was already recorded."),
-                )
-                return redirect("payments:obligation", institution.code, obligation.id)
+            messages.success(
+                request,
+                _("The obligation was recorded.") if created else _("This obligation was already recorded."),
+            )
+            return redirect("payments:obligation", institution.code, obligation.id)
     return render(
         request,
         "payments/institution/obligation_new.html",
@@ -192,19 +185,9 @@ def obligation_import(request, institution):
     form = ImportForm(_posted(request), request.FILES or None)
     result = None
     if request.method == "POST" and form.is_valid():
-
-        def resolve(text):
-            try:
-                return selectors.debtor_for_identifier(text), text
-            except InvalidIdentifier as error:
-                raise services.PaymentError(str(error), {"debtor": str(error)}) from error
-
         try:
             result = services.import_obligations(
-                institution=institution,
-                text=form.cleaned_data["file"],
-                resolve_debtor=resolve,
-                actor=_actor(request),
+                institution=institution, text=form.cleaned_data["file"], actor=_actor(request)
             )
         except services.PaymentError as error:
             form.add_error("file", str(error))
