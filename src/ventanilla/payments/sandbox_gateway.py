@@ -289,6 +289,7 @@ class Handler(BaseHTTPRequestHandler):
     gateway: Gateway
     server_version = "ventanilla-sandbox-pay"
     protocol_version = "HTTP/1.1"  # keep-alive: a platform under load reuses its connections
+    disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart on a kept connection
 
     def log_message(self, format, *args):  # quiet: the tests start it often
         pass
