@@ -59,6 +59,16 @@ class SandboxGateway:
         """mode="normal"|"fail"|"timeout", duplicate_callbacks=, reverse_callbacks=, drop_callbacks=, …"""
         return json.loads(self._call("POST", "/v1/control", behaviour)[2])
 
+    def sessions(self) -> str:
+        """The gateway's own page listing its sessions, newest first."""
+        return self._call("GET", "/")[2]
+
+    def force(self, session_id: str, status: str = "success", error_code: str = "") -> dict:
+        """Settles a session without the payer's page."""
+        return self.api(
+            "POST", f"/v1/sessions/{session_id}/force", {"status": status, "error_code": error_code}
+        )[1]
+
     def pay(self, next_url: str, *, method: str = "card", card: str = "4242 4242 4242 4242"):
         """The payer at the gateway's page: submits the form, and does not follow the way back (the browser is
         closed). Returns (status, Location)."""

@@ -147,6 +147,36 @@ def test_duplicated_reversed_and_dropped_notifications(provider, gateway, sink):
     assert len(sink.received) == 4 and provider.status(reference=quiet.reference).status == "success"
 
 
+def test_a_bank_transfer_is_submitted_then_paid_and_a_refund_is_announced(provider, gateway, sink):
+    session = start(provider, sink, "pay-bank", "12.50")
+    assert gateway.pay(session.redirect_url, method="bank")[0] == 303
+    assert provider.status(reference=session.reference).status == "submitted"
+    wait_for(lambda: len(sink.received) == 2, what="submitted and succeeded")
+    provider.refund(reference=session.reference, refund_id="rf-bank", amount=Decimal("12.50"), currency="USD")
+    wait_for(lambda: len(sink.received) == 3, what="the refund notification")
+    refund = notices(provider, sink)[-1]
+    assert (refund.kind, refund.status, refund.refund_id, refund.amount) == (
+        "refund",
+        "succeeded",
+        "rf-bank",
+        Decimal("12.50"),
+    )
+    assert provider.status(reference=session.reference).status == "success"
+    assert "pay-bank" not in gateway.sessions() and session.reference in gateway.sessions()
+
+
+def test_a_session_can_be_settled_without_the_payer_and_only_a_paid_one_refunded(provider, gateway, sink):
+    unpaid = start(provider, sink, "pay-unpaid")
+    with pytest.raises(plugins.ProviderRefused) as refused:
+        provider.refund(reference=unpaid.reference, refund_id="rf-x", amount=Decimal("1.00"), currency="USD")
+    assert refused.value.code == "not_paid"
+    assert gateway.force(unpaid.reference, "failed", "card_declined")["error_code"] == "card_declined"
+    assert gateway.force(unpaid.reference, "success")["status"] == "failed", "a final session stays final"
+    with pytest.raises(plugins.ProviderRefused) as unknown:
+        provider.status(reference="ps_nothing")
+    assert unknown.value.code == "unknown_payment"
+
+
 def test_refunds_are_limited_to_what_was_paid_and_repeat_by_reference(provider, gateway, sink):
     session = start(provider, sink, "pay-refund", "30.00")
     gateway.pay(session.redirect_url)

@@ -104,6 +104,9 @@ class Gateway:
             problems.append("amount must be a positive decimal with at most two places")
         if not re.fullmatch(r"[A-Z]{3}", currency):
             problems.append("currency must be three capital letters")
+        expires_in = request.get("expires_in", 1800)
+        if not isinstance(expires_in, int) or isinstance(expires_in, bool) or expires_in <= 0:
+            problems.append("expires_in must be a positive number of seconds")
         for name in ("return_url", "callback_url", "reference"):
             if not isinstance(request.get(name), str) or not request[name]:
                 problems.append(f"{name} is required")
@@ -125,7 +128,7 @@ class Gateway:
                 "error_code": "",
                 "refunded": Decimal("0.00"),
                 "created_at": _now(),
-                "expires_at": _now() + timedelta(seconds=int(request.get("expires_in") or 1800)),
+                "expires_at": _now() + timedelta(seconds=expires_in),
                 "settled_at": None,
                 "redirect_url": f"{base_url}/pay/",
             }
@@ -185,8 +188,12 @@ class Gateway:
             return
         self.move(session, "failed" if outcome else "success", outcome)
 
+    def cancel(self, session: dict) -> None:
+        if self.public(session)["status"] not in FINAL:  # an expired session stays expired
+            self.move(session, "cancelled", "cancelled_by_payer")
+
     def force(self, session: dict, status: str, error_code: str) -> None:
-        if session["status"] not in FINAL:
+        if self.public(session)["status"] not in FINAL:
             self.move(session, status, error_code if status == "failed" else "")
 
     def refund(self, request: dict) -> tuple[int, dict]:
@@ -315,7 +322,8 @@ class Handler(BaseHTTPRequestHandler):
         return value if isinstance(value, dict) else None
 
     def _authorised(self) -> bool:
-        return hmac.compare_digest(self.headers.get("Authorization", ""), f"Bearer {self.gateway.secret}")
+        given = self.headers.get("Authorization", "").encode("utf-8", "replace")
+        return hmac.compare_digest(given, f"Bearer {self.gateway.secret}".encode())
 
     def _api_refusal(self) -> bool:
         """401 without the secret; the failure modes the control endpoint set. True when it answered."""
@@ -403,12 +411,11 @@ class Handler(BaseHTTPRequestHandler):
             if session is None:
                 return self._answer(404, {"error": "unknown_payment" if match else "not_found"})
             if match.group(2) == "cancel":
-                if session["status"] not in FINAL:
-                    gateway.move(session, "cancelled", "cancelled_by_payer")
+                gateway.cancel(session)
+            elif body.get("status") not in ("success", "failed"):
+                return self._answer(400, {"error": "invalid_request", "detail": "status: success or failed"})
             else:
-                gateway.force(
-                    session, str(body.get("status")), str(body.get("error_code") or "provider_error")
-                )
+                gateway.force(session, body["status"], str(body.get("error_code") or "provider_error"))
             return self._answer(200, gateway.public(session))
 
     def _payer_form(self, session_id: str):
