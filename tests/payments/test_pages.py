@@ -211,6 +211,12 @@ def test_a_cashier_records_cash_once_and_prints_the_receipt(official, citizen, o
     assert (payment.status, payment.channel) == ("success", "counter")
     receipt = html(browser.get(first["Location"]))
     assert payment.receipt_number in receipt and "In cash at a counter" in receipt
+    # A page left open after the payment, or a form altered to take another institution's debt, is refused.
+    theirs = owe(citizen, "3.00", institution="te")
+    for stale in ([str(mine.id)], [str(theirs.id)]):
+        refused = browser.post(path, {"token": "another-form", "obligation": stale})
+        assert refused.status_code == 400 and 'class="error-summary"' in html(refused)
+    assert Payment.objects.count() == 1
     # The person finds it in their account too.
     assert payment.reference in html(sign_in(citizen).get("/cuenta/pagos/historial/"))
 

@@ -103,7 +103,7 @@ def payment_json(payment: Payment) -> dict:
         refunded=str(payment.refunded),
         provider=payment.provider,
         channel=payment.channel,
-        next_url=payment.redirect_url or None if payment.status == Payment.Status.STARTED else None,
+        next_url=(payment.redirect_url or None) if payment.status == Payment.Status.STARTED else None,
         receipt=payment.receipt_number,
         created_at=payment.created_at,
         finished_at=payment.finished_at,

@@ -323,11 +323,17 @@ def counter(request, institution):
             user = request.authentication.user
 
             def produce():
+                # Only what this debtor owes this institution, as listed: a stale or altered form is refused.
+                mine = [obligation for obligation in owed if str(obligation.id) in chosen]
+                if len(mine) != len(set(chosen)):
+                    raise services.PaymentError(
+                        _("Some of these obligations cannot be found."), code="not_found"
+                    )
                 payment = services.record_counter_payment(
-                    obligation_ids=[selectors.as_uuid(text) for text in chosen],
-                    debtor_keys={o.debtor for o in owed} | selectors.keys_for_debtor(debtor),
-                    subject=next(o.debtor for o in owed if str(o.id) in chosen) if owed else debtor,
-                    subject_label=next((o.debtor_label for o in owed if str(o.id) in chosen), debtor),
+                    obligation_ids=[obligation.id for obligation in mine],
+                    debtor_keys={obligation.debtor for obligation in mine},
+                    subject=mine[0].debtor,
+                    subject_label=mine[0].debtor_label,
                     cashier=user,
                     actor=_actor(request),
                 )
