@@ -86,15 +86,26 @@ def once(
 def respond(*, owner: str, scope: str, key: str | None, body, status: int, produce: Callable[[], dict]):
     """An API write answered once per Idempotency-Key: `produce` makes the JSON body of a `status` answer; a
     replayed answer carries the header Idempotent-Replayed: true."""
-    from django.http import JsonResponse
-
     answered_status, answer, replayed = once(
         owner=owner, scope=scope, key=key, body=body, produce=lambda: (status, produce())
     )
-    response = JsonResponse(answer, status=answered_status)
+    return answered(answer, status=answered_status, replayed=replayed)
+
+
+def answered(body: dict, *, status: int, replayed: bool):
+    """The JSON answer of a write made once per key; a replay says so in the header Idempotent-Replayed."""
+    from django.http import JsonResponse
+
+    response = JsonResponse(body, status=status)
     if replayed:
         response["Idempotent-Replayed"] = "true"
     return response
+
+
+def form_key(token: str, body) -> str:
+    """The idempotency key of a page's form: its hidden token and what it asks. The same form sent again is one
+    write; the form changed (the back button, other choices) is a new one."""
+    return f"{token[:64]}:{body_hash(body)[:16]}"
 
 
 def purge_expired(*, now=None) -> int:

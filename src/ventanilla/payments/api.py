@@ -204,10 +204,7 @@ def post_obligation(
         body=body.model_dump(mode="json"),
         produce=lambda: _post(request, body),
     )
-    response = JsonResponse(answer, status=status)
-    if replayed:
-        response["Idempotent-Replayed"] = "true"
-    return response
+    return idempotency.answered(answer, status=status, replayed=replayed)
 
 
 @router.post(
@@ -432,11 +429,7 @@ def _keys(request) -> set[str]:
     auth=None,
 )
 def providers(request):
-    return [
-        {"name": name, "channel": plugins.providers.get(name).channel}
-        for name in plugins.offered()
-        if plugins.providers.get(name).channel == "online"
-    ]
+    return [{"name": name, "channel": "online"} for name in plugins.online()]
 
 
 @router.get(
@@ -463,8 +456,7 @@ def create_payment(
     request, body: PaymentIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
 ):
     user = request.auth
-    online = [name for name in plugins.offered() if plugins.providers.get(name).channel == "online"]
-    if body.provider not in online:
+    if body.provider not in plugins.online():
         raise services.PaymentError(
             _("Some values are not valid."),
             {"provider": _("Choose a way to pay from GET /payment-providers.")},
@@ -492,10 +484,7 @@ def create_payment(
         produce=produce,
     )
     payment = services.start_payment(payment=selectors.payment_by_id(answer["id"]))
-    response = JsonResponse(payment_json(payment), status=status)
-    if replayed:
-        response["Idempotent-Replayed"] = "true"
-    return response
+    return idempotency.answered(payment_json(payment), status=status, replayed=replayed)
 
 
 @router.get("/payments", response=PaymentPage, tags=[PAYERS], summary="Your payments, newest first")

@@ -306,7 +306,7 @@ def counter_payment(institution, reference: str) -> Payment | None:
 
 def reconciled_providers() -> list[str]:
     """The providers with a settlement report to reconcile (the counter's cash book is the platform's own)."""
-    return [name for name in plugins.offered() if plugins.providers.get(name).channel == "online"]
+    return plugins.online()
 
 
 def reconciliations(*, limit: int = 60):

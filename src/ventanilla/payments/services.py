@@ -573,6 +573,8 @@ def _finish(payment: Payment, status: str, error_code: str) -> None:
 def _succeed(payment: Payment) -> None:
     """Mark every obligation of the payment paid, unless another payment paid it first: that part is returned
     (automatic refund, queued to run after this commits)."""
+    from .tasks import refund_duplicate  # tasks import this module
+
     now = timezone.now()
     payment.status, payment.error_code, payment.finished_at = Payment.Status.SUCCESS, "", now
     payment.submitted_at = payment.submitted_at or now
@@ -597,8 +599,6 @@ def _succeed(payment: Payment) -> None:
         if item.obligation_id not in mine:
             item.duplicate = True
             item.save(update_fields=["duplicate"])
-            from .tasks import refund_duplicate
-
             refund_duplicate.enqueue(item_id=str(item.id))
             continue
         obligation = item.obligation
@@ -1015,7 +1015,9 @@ def reconcile(*, provider_name: str, day: date) -> Reconciliation:
             ours = (
                 payments.get(line.payment_id)
                 or Payment.objects.filter(
-                    id=_uuid_or_none(line.payment_id), provider=provider_name, status=Payment.Status.SUCCESS
+                    id=selectors.as_uuid(line.payment_id),
+                    provider=provider_name,
+                    status=Payment.Status.SUCCESS,
                 ).first()
             )
             seen_payments.add(line.payment_id)
@@ -1023,7 +1025,7 @@ def reconcile(*, provider_name: str, day: date) -> Reconciliation:
             ours = (
                 refunds.get(line.refund_id)
                 or Refund.objects.filter(
-                    id=_uuid_or_none(line.refund_id), status=Refund.Status.SUCCEEDED
+                    id=selectors.as_uuid(line.refund_id), status=Refund.Status.SUCCEEDED
                 ).first()
             )
             seen_refunds.add(line.refund_id)
@@ -1047,28 +1049,16 @@ def reconcile(*, provider_name: str, day: date) -> Reconciliation:
             )
         else:
             matched += 1
-    for payment_id, payment in payments.items():
-        if payment_id not in seen_payments and not _settled_on_neighbour(
-            provider, payment.finished_at, day, "payment", payment_id
-        ):
+    for kind, ours_by_id, seen in (("payment", payments, seen_payments), ("refund", refunds, seen_refunds)):
+        for our_id, ours in ours_by_id.items():
+            if our_id in seen or _settled_on_neighbour(provider, ours.finished_at, day, kind, our_id):
+                continue
             mismatches.append(
                 Mismatch(
                     kind=Mismatch.Kind.MISSING_AT_PROVIDER,
-                    payment=payment,
-                    provider_reference=payment.provider_reference,
-                    platform_amount=payment.amount,
-                )
-            )
-    for refund_id, refund in refunds.items():
-        if refund_id not in seen_refunds and not _settled_on_neighbour(
-            provider, refund.finished_at, day, "refund", refund_id
-        ):
-            mismatches.append(
-                Mismatch(
-                    kind=Mismatch.Kind.MISSING_AT_PROVIDER,
-                    refund=refund,
-                    provider_reference=refund.provider_reference,
-                    platform_amount=refund.amount,
+                    provider_reference=ours.provider_reference,
+                    platform_amount=ours.amount,
+                    **{kind: ours},
                 )
             )
     platform_total = sum((p.amount for p in payments.values()), Decimal("0.00")) - sum(
@@ -1111,20 +1101,10 @@ def _settled_on_neighbour(provider, finished_at: datetime, day: date, kind: str,
     )
 
 
-def _uuid_or_none(text: str):
-    from .selectors import as_uuid
-
-    return as_uuid(text)
-
-
 def reconcile_day(*, day: date | None = None) -> list[Reconciliation]:
     """Yesterday's (UTC) reconciliation for every online provider."""
     day = day or (timezone.now().astimezone(UTC).date() - timedelta(days=1))
-    return [
-        reconcile(provider_name=name, day=day)
-        for name in plugins.offered()
-        if plugins.providers.get(name).channel == "online"
-    ]
+    return [reconcile(provider_name=name, day=day) for name in plugins.online()]
 
 
 # --- Institutions' callbacks --------------------------------------------------------------------------------

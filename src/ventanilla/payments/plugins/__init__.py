@@ -137,5 +137,10 @@ def offered() -> list[str]:
     return list(settings.VENTANILLA_PAYMENT_PROVIDERS)
 
 
+def online() -> list[str]:
+    """The offered providers a payer is sent to (the counter is the cashiers' own channel)."""
+    return [name for name in offered() if providers.get(name).channel == "online"]
+
+
 def load() -> None:
     from . import counter, sandbox  # noqa: F401  (each module registers its provider)

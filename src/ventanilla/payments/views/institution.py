@@ -316,7 +316,6 @@ def counter(request, institution):
     if request.method == "POST" and debtor:
         chosen = [text for text in request.POST.getlist("obligation") if selectors.as_uuid(text)]
         body = {"obligations": sorted(chosen), "debtor": debtor}
-        token = (request.POST.get("token") or "")[:64]
         if not chosen:
             problem = _("Choose at least one thing to pay.")
         else:
@@ -343,7 +342,7 @@ def counter(request, institution):
                 _status, answer, _replayed = idempotency.once(
                     owner=f"user:{user.public_id}",
                     scope="payments.counter",
-                    key=f"{token or secrets.token_urlsafe(16)}:{idempotency.body_hash(body)[:16]}",
+                    key=idempotency.form_key(request.POST.get("token") or secrets.token_urlsafe(16), body),
                     body=body,
                     produce=produce,
                 )

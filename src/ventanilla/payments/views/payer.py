@@ -43,10 +43,6 @@ def payer_page(view):
     return wrapper
 
 
-def _online_providers() -> list[str]:
-    return [name for name in plugins.offered() if plugins.providers.get(name).channel == "online"]
-
-
 def _owed_page(
     request, *, problem: str = "", selected=None, status: int = 200, pending: Payment | None = None
 ):
@@ -64,7 +60,7 @@ def _owed_page(
                 (currency, sum((o.amount for o in owed if o.currency == currency), Decimal("0.00")))
                 for currency in currencies
             ],
-            "providers": _online_providers(),
+            "providers": plugins.online(),
             "token": secrets.token_urlsafe(16),
             "problem": problem,
             "pending": pending,
@@ -88,7 +84,7 @@ def pay(request):
     provider = request.POST.get("provider", "")
     if not chosen:
         return _owed_page(request, problem=_("Choose at least one thing to pay."), selected=[], status=400)
-    if provider not in _online_providers():
+    if provider not in plugins.online():
         return _owed_page(request, problem=_("Choose how to pay."), selected=chosen, status=400)
     user = request.authentication.user
 
@@ -106,13 +102,11 @@ def pay(request):
         return 201, {"id": str(payment.id)}
 
     body = {"obligations": sorted(chosen), "provider": provider}
-    # The same form sent again is one payment; the form changed (back button, other choices) is a new one.
-    token = (request.POST.get("token") or secrets.token_urlsafe(16))[:64]
     try:
         _status, answer, _replayed = idempotency.once(
             owner=request.payer.reference,
             scope="payments.web",
-            key=f"{token}:{idempotency.body_hash(body)[:16]}",
+            key=idempotency.form_key(request.POST.get("token") or secrets.token_urlsafe(16), body),
             body=body,
             produce=produce,
         )
