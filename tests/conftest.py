@@ -21,7 +21,7 @@ PASSWORD = "a long passphrase nobody guesses"
 
 # The online services' fixtures (a published service, its officials, submitted cases) and the payments' (a
 # provider in the test process, obligations), shared by their tests and the browser tests.
-pytest_plugins = ["tests.cases.fixtures", "tests.payments.fixtures"]
+pytest_plugins = ["tests.cases.fixtures", "tests.payments.fixtures", "tests.documents.fixtures"]
 
 
 @pytest.fixture
@@ -33,6 +33,30 @@ def system_actor():
 def private_files_in_a_temporary_folder(monkeypatch, tmp_path):
     """Uploaded evidence goes to the test's own folder, never to ./var."""
     monkeypatch.setattr(private_storage, "_wrapped", FileSystemStorage(location=tmp_path / "private"))
+
+
+_key_pool: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def keys_in_a_temporary_folder(settings, tmp_path, monkeypatch):
+    """Signing keys go to the test's own folder. Making an RSA 3072 key takes up to a second, so one key per kind of
+    certificate (CA, TSA, institution) is made once per session and written under every alias a test asks for
+    (each test's database is new)."""
+    from ventanilla.documents.plugins.files import FileKeyStore
+
+    settings.VENTANILLA_KEYS_DIR = tmp_path / "keys"
+    generate = FileKeyStore.generate
+
+    def pooled(store, alias, algorithm):
+        kind = alias.split("-", 1)[0]
+        if kind not in _key_pool:
+            generate(store, f"pool-{kind}", algorithm)
+            _key_pool[kind] = store._path(f"pool-{kind}").read_bytes()
+        store._path(alias).write_bytes(_key_pool[kind])
+        return store.private_key(alias).public_key()
+
+    monkeypatch.setattr(FileKeyStore, "generate", pooled)
 
 
 @pytest.fixture

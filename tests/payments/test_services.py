@@ -10,6 +10,7 @@ from django.utils import timezone, translation
 from ventanilla.cases.models import Case
 from ventanilla.core.actor import Actor
 from ventanilla.core.models import Event
+from ventanilla.identity.selectors import keys_for_subject, keys_of_person
 from ventanilla.payments import plugins, selectors, services
 from ventanilla.payments.models import Obligation, Payment, ProviderEvent, Refund
 
@@ -317,7 +318,7 @@ def test_a_refund_the_provider_cannot_take_now_is_retried(owe, citizen, pay_for,
 def test_a_cashier_records_cash_once(owe, citizen, make_user, fake_provider):
     obligation = owe(f"cedula:{citizen.document_number}", "7.00")
     cashier = make_user()
-    keys = selectors.keys_for_debtor(f"cedula:{citizen.document_number}")
+    keys = keys_for_subject(f"cedula:{citizen.document_number}")
     assert f"user:{citizen.public_id}" in keys
     payment = services.record_counter_payment(
         obligation_ids=[obligation.id],
@@ -340,7 +341,7 @@ def test_a_cashier_records_cash_once(owe, citizen, make_user, fake_provider):
         )
     assert refused.value.code == "conflict"
     # The person sees the cash payment in their account too (the obligation was posted by cédula).
-    assert list(selectors.payments_of(selectors.keys_of_person(citizen))) == [payment]
+    assert list(selectors.payments_of(keys_of_person(citizen))) == [payment]
 
 
 # --- A case's fee -------------------------------------------------------------------------------------------

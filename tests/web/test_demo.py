@@ -7,6 +7,7 @@ import pyotp
 from django.core.management import call_command
 
 from ventanilla.identity.models import AccountSession, RelyingParty, Representation, User
+from ventanilla.identity.selectors import keys_of_person
 
 
 def run_demo() -> str:
@@ -72,7 +73,7 @@ def test_demo_gives_the_reference_services_officials_and_cases_at_every_stage(db
     from ventanilla.payments import selectors as payments
 
     ana = User.objects.get(username="8-100-101")
-    assert sorted(o.institution.code for o in payments.owed(payments.keys_of_person(ana))) == [
+    assert sorted(o.institution.code for o in payments.owed(keys_of_person(ana))) == [
         "ATTT",
         "MUN-PANAMA",
     ]

@@ -12,6 +12,7 @@ from ventanilla.cases.api import router as cases_router
 from ventanilla.catalogue.api import router as catalogue_router
 from ventanilla.core import idempotency
 from ventanilla.core.validation import describe_django, describe_pydantic
+from ventanilla.documents.api import router as documents_router
 from ventanilla.identity.oidc.api import router as oidc_router
 from ventanilla.notify.api import router as notify_router
 from ventanilla.payments.api import router as payments_router
@@ -32,6 +33,7 @@ api.add_router("/", oidc_router)
 api.add_router("/", cases_router)
 api.add_router("/notify", notify_router)
 api.add_router("/", payments_router)
+api.add_router("/", documents_router)
 
 
 def _error(request, status: int, detail: str, errors: list[dict] | None = None):

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "ventanilla.cases",
     "ventanilla.notify",
     "ventanilla.payments",
+    "ventanilla.documents",
 ]
 
 MIDDLEWARE = [
@@ -180,6 +181,13 @@ VENTANILLA_COUNTRY = os.environ.get("VENTANILLA_COUNTRY", "PAN")
 VENTANILLA_OPEN_DATA_LICENCE = os.environ.get(
     "VENTANILLA_OPEN_DATA_LICENCE", "https://creativecommons.org/licenses/by/4.0/"
 )
+
+# Official documents: where private keys are kept (see documents/plugins), and how long what is issued lasts.
+VENTANILLA_KEY_STORE = os.environ.get("VENTANILLA_KEY_STORE", "files")
+VENTANILLA_KEYS_DIR = Path(os.environ.get("VENTANILLA_KEYS_DIR", VAR_DIR / "keys"))
+# The policy under which the timestamp authority stamps (an OID the operator registers; this one is illustrative).
+VENTANILLA_TSA_POLICY = os.environ.get("VENTANILLA_TSA_POLICY", "1.3.6.1.4.1.59999.1.1")
+VENTANILLA_SHARE_LINK_DAYS = int(os.environ.get("VENTANILLA_SHARE_LINK_DAYS", "7"))
 
 # Failed attempts allowed per 15 minutes before a lockout, per kind of key (see identity/throttling.py).
 VENTANILLA_THROTTLE = {"account": 5, "code": 5, "address": 50}

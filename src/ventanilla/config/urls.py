@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from ventanilla.config.api import api
+from ventanilla.documents.views import public as documents
 from ventanilla.web import views as web_views
 
 urlpatterns = [
@@ -10,6 +11,10 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("", include("ventanilla.identity.oidc.urls")),
+    # The documents' machine-facing addresses: the RFC 3161 timestamp authority and each issuer's SD-JWT VC metadata.
+    path("tsa", documents.timestamp, name="tsa"),
+    path(".well-known/jwt-vc-issuer/issuers/<str:code>", documents.issuer_metadata, name="jwt-vc-issuer"),
+    path("issuers/<str:code>", documents.issuer, name="issuer"),
 ]
 urlpatterns += i18n_patterns(
     path("", include("ventanilla.web.urls")),
@@ -18,6 +23,7 @@ urlpatterns += i18n_patterns(
     path("", include("ventanilla.cases.urls")),
     path("", include("ventanilla.notify.urls")),
     path("", include("ventanilla.payments.urls")),
+    path("", include("ventanilla.documents.urls")),
     prefix_default_language=False,
 )
 

@@ -33,6 +33,7 @@ a person and for an entity, so an NT's DV is accepted when it fits either.
 
 import re
 import unicodedata
+import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -333,3 +334,11 @@ def validate_country(code: str) -> str:
     if code not in COUNTRIES:
         raise InvalidIdentifier(_("Choose a country by its three-letter code, for example PAN or USA."))
     return code
+
+
+def as_uuid(value) -> uuid.UUID | None:
+    """An id from an address, a form or a message, or None when it is not a UUID."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None

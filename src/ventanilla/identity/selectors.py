@@ -6,8 +6,10 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ventanilla.core.actor import Actor
+from ventanilla.core.identifiers import InvalidIdentifier, as_uuid, parse_cedula, parse_ruc
 
 from . import authn
 from .models import (
@@ -265,3 +267,65 @@ def representations(user: User):
         .select_related("business")
         .order_by("status", "business__name")
     )
+
+
+# --- Whose records: the subject references an institution's record of a person or business may carry ---------------------------------------------------------------------------------------
+
+
+def principal_keys(principal) -> set[str]:
+    """Every subject reference a record of this principal (an obligation, a document) may be filed under: the
+    principal itself, and its cédula or RUC, which is how institutions that never saw the account know it."""
+    if principal.business is not None:
+        return {principal.reference, f"ruc:{principal.business.ruc}"}
+    return keys_of_person(principal.person) if principal.person is not None else {principal.reference}
+
+
+def keys_of_person(user) -> set[str]:
+    keys = {f"user:{user.public_id}"}
+    if user.document_type == "cedula" and user.document_number:
+        keys.add(f"cedula:{user.document_number}")
+    return keys
+
+
+def subject_for_identifier(text: str) -> str:
+    """The subject reference for what an institution or a cashier typed: a cédula, a RUC (optionally with "DV nn"),
+    or an account's "user:<id>" / "business:<id>". Raises InvalidIdentifier with what to write."""
+    text = (text or "").strip()
+    kind, _sep, rest = text.partition(":")
+    if kind in ("user", "business") and as_uuid(rest):
+        return f"{kind}:{as_uuid(rest)}"
+    if kind in ("cedula", "ruc"):
+        text = rest
+    try:
+        return f"cedula:{parse_cedula(text).canonical}"
+    except InvalidIdentifier:
+        pass
+    try:
+        return f"ruc:{parse_ruc(text).canonical}"
+    except InvalidIdentifier as error:
+        raise InvalidIdentifier(
+            _("Give the person's cédula (e.g. 8-123-4567) or RUC (e.g. 155612345-2-2021 DV 45).")
+        ) from error
+
+
+def keys_for_subject(subject: str) -> set[str]:
+    """The references the same subject may appear under, from one of them (the counter looks up by cédula)."""
+    keys = {subject}
+    kind, _sep, value = subject.partition(":")
+    if kind == "cedula":
+        user = user_by_sign_in_identifier(value, value)
+        if user is not None:
+            keys.add(f"user:{user.public_id}")
+    return keys
+
+
+def identifier_of_subject(subject: str) -> str:
+    """The cédula or RUC (with DV) a document prints for its holder, or "" when the account has neither."""
+    kind, _sep, value = subject.partition(":")
+    if kind == "user":
+        user = User.objects.filter(public_id=as_uuid(value)).first()
+        return user.document_number if user is not None and user.document_type == "cedula" else ""
+    if kind == "business":
+        business = Business.objects.filter(public_id=as_uuid(value)).first()
+        return f"RUC {business.ruc} DV {business.dv}" if business is not None else ""
+    return value if kind in ("cedula", "ruc") else ""

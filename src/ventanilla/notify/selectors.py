@@ -2,12 +2,13 @@
 
 import re
 import time
-import uuid
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
+
+from ventanilla.core.identifiers import as_uuid
 
 from . import sandbox_sms
 from .models import ApiKey, Channel, Message, Preference, SendingService, Template, TemplateVersion
@@ -15,14 +16,6 @@ from .models import ApiKey, Channel, Message, Preference, SendingService, Templa
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 TEMPLATE_CACHE_SECONDS = 30
 _current: dict[tuple, tuple[float, TemplateVersion | None]] = {}
-
-
-def as_uuid(value) -> uuid.UUID | None:
-    """An id from an address, a request or a receipt, or None when it is not a UUID."""
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 def forget_templates() -> None:

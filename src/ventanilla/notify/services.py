@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from ventanilla.core import audit
 from ventanilla.core.actor import Actor
 from ventanilla.core.i18n import localized
+from ventanilla.core.identifiers import as_uuid
 from ventanilla.identity import selectors as people
 from ventanilla.identity import services as identity
 
@@ -563,7 +564,7 @@ def record_receipts(*, provider_name: str, body: bytes, headers) -> int:
     provider = plugins.providers.get(provider_name)
     changed = 0
     for receipt in provider.receipts(body=body, headers=headers):
-        message_id = selectors.as_uuid(receipt.message_id)
+        message_id = as_uuid(receipt.message_id)
         if message_id is not None:
             changed += _finish(
                 message_id,

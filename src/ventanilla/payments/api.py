@@ -13,8 +13,9 @@ from ninja import Header, Query, Router
 
 from ventanilla.catalogue import selectors as catalogue
 from ventanilla.core import idempotency, paging
+from ventanilla.core.identifiers import as_uuid
 from ventanilla.identity.auth import TokenAuth
-from ventanilla.identity.selectors import actor_for
+from ventanilla.identity.selectors import actor_for, keys_of_person
 
 from . import errors, plugins, selectors, services
 from .models import Obligation, Payment
@@ -418,7 +419,7 @@ def set_webhook(request, body: WebhookIn):
 
 
 def _keys(request) -> set[str]:
-    return selectors.keys_of_person(request.auth)
+    return keys_of_person(request.auth)
 
 
 @router.get(
@@ -464,7 +465,7 @@ def create_payment(
 
     def produce() -> tuple[int, dict]:
         payment = services.create_payment(
-            obligation_ids=[selectors.as_uuid(text) for text in body.obligations],
+            obligation_ids=[as_uuid(text) for text in body.obligations],
             debtor_keys=_keys(request),
             subject=f"user:{user.public_id}",
             subject_label=str(user),

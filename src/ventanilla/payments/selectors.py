@@ -2,82 +2,22 @@
 and paid; an institution's treasurers see what is owed to and collected for it; its cashiers take payments at the
 counter; operators see everything."""
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
-from django.utils.translation import gettext as _
 
 from ventanilla.cases import selectors as cases
 from ventanilla.catalogue import selectors as catalogue
-from ventanilla.core.identifiers import InvalidIdentifier, parse_cedula, parse_ruc
+from ventanilla.core.identifiers import as_uuid
 from ventanilla.identity.oidc.selectors import integrator_institution_ids
-from ventanilla.identity.selectors import user_by_sign_in_identifier
 
 from . import plugins
 from .models import Obligation, ObligationChange, Payment, PaymentItem, Reconciliation, Refund, Webhook
 
 TREASURER, CASHIER = "treasurer", "cashier"  # roles an official holds in an institution (cases' OfficialRole)
-
-
-def as_uuid(text) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(text))
-    except (TypeError, ValueError, AttributeError):
-        return None
-
-
-# --- Whose obligations ---------------------------------------------------------------------------------------
-
-
-def debtor_keys(principal) -> set[str]:
-    """Every debtor reference an obligation of this principal (identity's Principal) may be posted under: the
-    principal itself, and its cédula or RUC, which is how institutions that never saw the account know it."""
-    if principal.business is not None:
-        return {principal.reference, f"ruc:{principal.business.ruc}"}
-    return keys_of_person(principal.person) if principal.person is not None else {principal.reference}
-
-
-def keys_of_person(user) -> set[str]:
-    keys = {f"user:{user.public_id}"}
-    if user.document_type == "cedula" and user.document_number:
-        keys.add(f"cedula:{user.document_number}")
-    return keys
-
-
-def debtor_for_identifier(text: str) -> str:
-    """The debtor reference for what an institution or a cashier typed: a cédula, a RUC (optionally with "DV nn"),
-    or an account's "user:<id>" / "business:<id>". Raises InvalidIdentifier with what to write."""
-    text = (text or "").strip()
-    kind, _sep, rest = text.partition(":")
-    if kind in ("user", "business") and as_uuid(rest):
-        return f"{kind}:{as_uuid(rest)}"
-    if kind in ("cedula", "ruc"):
-        text = rest
-    try:
-        return f"cedula:{parse_cedula(text).canonical}"
-    except InvalidIdentifier:
-        pass
-    try:
-        return f"ruc:{parse_ruc(text).canonical}"
-    except InvalidIdentifier as error:
-        raise InvalidIdentifier(
-            _("Give the debtor's cédula (e.g. 8-123-4567) or RUC (e.g. 155612345-2-2021 DV 45).")
-        ) from error
-
-
-def keys_for_debtor(debtor: str) -> set[str]:
-    """The references the same debtor may appear under, from one of them (the counter looks up by cédula)."""
-    keys = {debtor}
-    kind, _sep, value = debtor.partition(":")
-    if kind == "cedula":
-        user = user_by_sign_in_identifier(value, value)
-        if user is not None:
-            keys.add(f"user:{user.public_id}")
-    return keys
 
 
 def _obligations():

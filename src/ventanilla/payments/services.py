@@ -29,10 +29,11 @@ from django.utils.translation import gettext as _
 
 from ventanilla.core import audit, callbacks, events
 from ventanilla.core.actor import Actor
-from ventanilla.core.identifiers import InvalidIdentifier
+from ventanilla.core.identifiers import InvalidIdentifier, as_uuid
 from ventanilla.core.references import new_reference
+from ventanilla.identity.selectors import subject_for_identifier
 
-from . import errors, plugins, selectors
+from . import errors, plugins
 from .models import (
     Mismatch,
     Obligation,
@@ -170,7 +171,7 @@ def checked_obligation(data: ObligationIn) -> dict:
     problems: dict = {}
     values: dict = {}
     try:
-        values["debtor"] = selectors.debtor_for_identifier(data.debtor)
+        values["debtor"] = subject_for_identifier(data.debtor)
     except InvalidIdentifier as error:
         problems["debtor"] = str(error)
     for name, limit in (("reference", 60), ("concept_es", 300), ("concept_en", 300), ("debtor_label", 200)):
@@ -401,7 +402,7 @@ def create_payment(
     actor: Actor,
     return_url: str = "",
 ) -> Payment:
-    """One payment for one or several open obligations owed under `debtor_keys` (selectors.debtor_keys: the
+    """One payment for one or several open obligations owed under `debtor_keys` (identity's principal_keys: the
     subject's references); any other obligation is reported not found. A payment created earlier for any of them
     and never taken to the provider is set aside (cancelled); one with the provider stops this one, since it may
     still be paid."""
@@ -1015,7 +1016,7 @@ def reconcile(*, provider_name: str, day: date) -> Reconciliation:
             ours = (
                 payments.get(line.payment_id)
                 or Payment.objects.filter(
-                    id=selectors.as_uuid(line.payment_id),
+                    id=as_uuid(line.payment_id),
                     provider=provider_name,
                     status=Payment.Status.SUCCESS,
                 ).first()
@@ -1024,9 +1025,7 @@ def reconcile(*, provider_name: str, day: date) -> Reconciliation:
         else:
             ours = (
                 refunds.get(line.refund_id)
-                or Refund.objects.filter(
-                    id=selectors.as_uuid(line.refund_id), status=Refund.Status.SUCCEEDED
-                ).first()
+                or Refund.objects.filter(id=as_uuid(line.refund_id), status=Refund.Status.SUCCEEDED).first()
             )
             seen_refunds.add(line.refund_id)
         if ours is None:

@@ -18,9 +18,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from ventanilla.catalogue import selectors as catalogue
 from ventanilla.core import idempotency
-from ventanilla.core.identifiers import InvalidIdentifier
+from ventanilla.core.identifiers import InvalidIdentifier, as_uuid
 from ventanilla.identity import authn
-from ventanilla.identity.selectors import actor_for
+from ventanilla.identity.selectors import actor_for, keys_for_subject, subject_for_identifier
 
 from .. import selectors, services
 from ..forms import (
@@ -304,17 +304,13 @@ def counter(request, institution):
     debtor, owed, problem = "", [], ""
     if form.is_bound and form.is_valid():
         try:
-            debtor = selectors.debtor_for_identifier(form.cleaned_data["debtor"])
+            debtor = subject_for_identifier(form.cleaned_data["debtor"])
         except InvalidIdentifier as error:
             form.add_error("debtor", str(error))
         else:
-            owed = [
-                o
-                for o in selectors.owed(selectors.keys_for_debtor(debtor))
-                if o.institution_id == institution.id
-            ]
+            owed = [o for o in selectors.owed(keys_for_subject(debtor)) if o.institution_id == institution.id]
     if request.method == "POST" and debtor:
-        chosen = [text for text in request.POST.getlist("obligation") if selectors.as_uuid(text)]
+        chosen = [text for text in request.POST.getlist("obligation") if as_uuid(text)]
         body = {"obligations": sorted(chosen), "debtor": debtor}
         if not chosen:
             problem = _("Choose at least one thing to pay.")

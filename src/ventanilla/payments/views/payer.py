@@ -16,8 +16,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ventanilla.core import idempotency
+from ventanilla.core.identifiers import as_uuid
 from ventanilla.identity import authn
-from ventanilla.identity.selectors import actor_for_request, may_act, principal_for_request
+from ventanilla.identity.selectors import actor_for_request, may_act, principal_for_request, principal_keys
 from ventanilla.web.navigation import continue_to
 
 from .. import errors, plugins, selectors, services
@@ -37,7 +38,7 @@ def payer_page(view):
         if not may_act(request, SCOPE):
             return render(request, "payments/payer/cannot_act.html", {"principal": principal}, status=403)
         request.payer = principal
-        request.debtor_keys = selectors.debtor_keys(principal)
+        request.debtor_keys = principal_keys(principal)
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -80,7 +81,7 @@ def owed(request):
 def pay(request):
     """Creates the payment once per form (the hidden token is its idempotency key: a double click or a resent
     form finds the first payment) and sends the payer to the provider's page."""
-    chosen = [text for text in request.POST.getlist("obligation") if selectors.as_uuid(text)]
+    chosen = [text for text in request.POST.getlist("obligation") if as_uuid(text)]
     provider = request.POST.get("provider", "")
     if not chosen:
         return _owed_page(request, problem=_("Choose at least one thing to pay."), selected=[], status=400)
@@ -90,7 +91,7 @@ def pay(request):
 
     def produce():
         payment = services.create_payment(
-            obligation_ids=[selectors.as_uuid(text) for text in chosen],
+            obligation_ids=[as_uuid(text) for text in chosen],
             debtor_keys=request.debtor_keys,
             subject=request.payer.reference,
             subject_label=request.payer.label,
