@@ -88,3 +88,19 @@ def test_a_revoked_or_expired_document_is_not_issued_as_a_credential(db, issue, 
     services.revoke_document(document=licence, reason="Suspendida", actor=system_actor)
     with pytest.raises(services.DocumentError):
         services.issue_credential(document=licence, holder_key=None, actor=system_actor)
+
+
+def test_the_verification_page_shows_only_what_was_disclosed(db, issue, make_citizen, system_actor):
+    from django.test import Client
+    from sd_jwt.holder import SDJWTHolder
+
+    issued = services.issue_credential(document=issue(make_citizen()), holder_key=None, actor=system_actor)
+    holder = SDJWTHolder(issued)
+    holder.create_presentation({"vehicle_categories": True})
+    page = Client().post("/en/verificar/credencial/", {"presentation": holder.sd_jwt_presentation})
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "Valid:" in text and "vehicle_categories" in text
+    assert "Calle 50" not in text and "birthdate" not in text
+    empty = Client().post("/verificar/credencial/", {"presentation": ""})
+    assert empty.status_code == 400 and "Pegue la credencial" in empty.content.decode()

@@ -7,20 +7,14 @@ import subprocess
 from datetime import timedelta
 
 import pytest
-from asn1crypto import x509 as asn1_x509
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from django.test import Client
 from django.utils import timezone
-from pyhanko.keys import load_private_key_from_pemder_data
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.sign import fields, signers
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from ventanilla.documents import keys, services, verification
+from ventanilla.documents import pdf as rendering
+from ventanilla.documents.management.commands.documents import sign_as_another_issuer
 from ventanilla.documents.models import Certificate, DocumentFile
 
 
@@ -174,80 +168,14 @@ def test_revoked_and_expired_documents_say_so(issue, make_citizen, system_actor)
     assert "Revoked" in page.content.decode() and "Suspendida por resolución 12-2026" in page.content.decode()
 
 
-def _foreign_signed_pdf(issue, citizen, tmp_path):
-    """A PDF signed by another country's issuer: its own CA and signer, made here with cryptography."""
-    ca_key, signer_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    now = timezone.now()
-
-    def certificate(subject, issuer, public_key, signing_key, is_ca):
-        return (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
-            .public_key(public_key)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=365))
-            .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=not is_ca,
-                    content_commitment=not is_ca,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=is_ca,
-                    crl_sign=is_ca,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .sign(signing_key, hashes.SHA256())
-        )
-
-    ca = certificate(
-        "Autoridad Certificadora de Prueba (CRI)",
-        "Autoridad Certificadora de Prueba (CRI)",
-        ca_key.public_key(),
-        ca_key,
-        True,
-    )
-    signer = certificate(
-        "Dirección de Licencias de Prueba (CRI)",
-        "Autoridad Certificadora de Prueba (CRI)",
-        signer_key.public_key(),
-        ca_key,
-        False,
-    )
-    # Any unsigned PDF will do as the foreign document: our renderer makes one.
-    document = issue(citizen)
-    from ventanilla.documents import pdf as rendering
-
-    unsigned = rendering.render(document, "es")
-    as_asn1 = lambda cert: asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))  # noqa: E731
-    key = load_private_key_from_pemder_data(
-        signer_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ),
-        passphrase=None,
-    )
-    signer_object = signers.SimpleSigner(
-        signing_cert=as_asn1(signer),
-        signing_key=key,
-        cert_registry=SimpleCertificateStore.from_certs([as_asn1(ca)]),
-    )
-    out = signers.PdfSigner(
-        signers.PdfSignatureMetadata(field_name="Firma", subfilter=fields.SigSeedSubFilter.PADES),
-        signer=signer_object,
-    ).sign_pdf(IncrementalPdfFileWriter(io.BytesIO(unsigned)))
-    return out.getvalue(), ca.public_bytes(serialization.Encoding.PEM).decode()
-
-
 def test_an_unknown_issuer_is_reported_and_a_trusted_foreign_one_verifies(
     issue, make_citizen, tmp_path, system_actor
 ):
-    signed, ca_pem = _foreign_signed_pdf(issue, make_citizen(), tmp_path)
+    signed, ca_pem = sign_as_another_issuer(
+        rendering.render(issue(make_citizen()), "es"),
+        authority="Autoridad Certificadora de Prueba (CRI)",
+        signer="Dirección de Licencias de Prueba (CRI)",
+    )
     unknown = verification.verify_pdf(signed)
     assert unknown.status == "unknown_issuer"
     assert "Dirección de Licencias de Prueba" in unknown.signer
@@ -262,8 +190,6 @@ def test_an_unknown_issuer_is_reported_and_a_trusted_foreign_one_verifies(
 
 
 def test_unsigned_and_unreadable_files(issue, make_citizen):
-    from ventanilla.documents import pdf as rendering
-
     assert verification.verify_pdf(rendering.render(issue(make_citizen()), "es")).status == "not_signed"
     assert verification.verify_pdf(b"this is not a pdf").status == "unreadable"
     assert verification.verify_code("AAAA-BBBB-CCCC").status == "not_found"

@@ -9,11 +9,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from ninja import File, Query, Router
+from ninja import File, Header, Query, Router
 from ninja.files import UploadedFile
 
 from ventanilla.catalogue import selectors as catalogue
-from ventanilla.core import paging
+from ventanilla.core import idempotency, paging
 from ventanilla.core.identifiers import as_uuid
 from ventanilla.identity.auth import TokenAuth
 from ventanilla.identity.selectors import actor_for, keys_of_person
@@ -117,7 +117,18 @@ def _visible(request, code: str) -> Document:
     ),
 )
 @refusals
-def issue(request, body: DocumentIn):
+def issue(request, body: DocumentIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
+    status, answer, replayed = idempotency.once(
+        owner=f"user:{request.auth.public_id}",
+        scope="documents.issue",
+        key=idempotency_key,
+        body=body.model_dump(mode="json"),
+        produce=lambda: _issue(request, body),
+    )
+    return idempotency.answered(answer, status=status, replayed=replayed)
+
+
+def _issue(request, body: DocumentIn) -> tuple[int, dict]:
     institution = catalogue.institution_by_code(body.institution.strip().upper())
     if institution is None:
         raise Http404(_("There is no institution with the code %(code)s.") % {"code": body.institution})
@@ -143,7 +154,7 @@ def issue(request, body: DocumentIn):
         ),
         actor=actor_for(request.auth, channel="api"),
     )
-    return (201 if created else 200), _detail(document)
+    return (201 if created else 200), DocumentDetailOut(**_detail(document)).model_dump(mode="json")
 
 
 @router.post(
@@ -234,14 +245,29 @@ def _holders_own(request, code: str) -> Document:
     response={201: ShareOut},
     tags=[HOLDERS],
     summary="A link that shows the document until it expires",
+    description="Send an `Idempotency-Key`: a retry with the same key answers the same link.",
 )
 @refusals
-def share(request, code: str, body: ShareIn):
-    link = services.share_document(
-        document=_holders_own(request, code), days=body.days, actor=actor_for(request.auth, channel="api")
+def share(
+    request, code: str, body: ShareIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
+):
+    document = _holders_own(request, code)
+
+    def produce() -> dict:
+        link = services.share_document(
+            document=document, days=body.days, actor=actor_for(request.auth, channel="api")
+        )
+        url = settings.VENTANILLA_PUBLIC_URL + reverse("documents:shared", kwargs={"token": link.token})
+        return {"url": url, "expires_at": link.expires_at.isoformat()}
+
+    return idempotency.respond(
+        owner=f"user:{request.auth.public_id}",
+        scope=f"documents.share:{document.code}",
+        key=idempotency_key,
+        body=body.model_dump(mode="json"),
+        status=201,
+        produce=produce,
     )
-    url = settings.VENTANILLA_PUBLIC_URL + reverse("documents:shared", kwargs={"token": link.token})
-    return 201, {"url": url, "expires_at": link.expires_at}
 
 
 @router.post(
@@ -250,7 +276,8 @@ def share(request, code: str, body: ShareIn):
     tags=[HOLDERS],
     summary="The document as an SD-JWT verifiable credential",
     description=(
-        "Every fact is selectively disclosable. Send your wallet's public key as `holder_key` to bind the "
+        "Every fact is selectively disclosable. Each call issues a fresh credential (new salts, its own status "
+        "entry), so that copies shown to different verifiers cannot be linked. Send your wallet's public key as `holder_key` to bind the "
         "credential to it. The issuer's keys are at /.well-known/jwt-vc-issuer/issuers/<CODE>; revocation is "
         "published in the status list the credential names."
     ),
@@ -262,7 +289,7 @@ def credential(request, code: str, body: CredentialIn):
         holder_key=body.holder_key,
         actor=actor_for(request.auth, channel="api"),
     )
-    return 201, {"format": credentials.TYP, "credential": issued}
+    return JsonResponse({"format": credentials.TYP, "credential": issued}, status=201)
 
 
 # --- Verification: no credentials needed ---------------------------------------------------------------------

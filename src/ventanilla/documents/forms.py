@@ -41,6 +41,18 @@ class FileForm(forms.Form):
         return file
 
 
+class PresentationForm(forms.Form):
+    presentation = forms.CharField(
+        label=_("The credential as presented"),
+        max_length=100_000,
+        help_text=_("Paste the SD-JWT VC the holder's wallet showed you (it starts with eyJ)."),
+        error_messages={"required": _("Paste the credential to check.")},
+        widget=forms.Textarea(
+            attrs={"class": "input", "rows": 4, "spellcheck": "false", "autocomplete": "off"}
+        ),
+    )
+
+
 class ShareForm(forms.Form):
     days = forms.TypedChoiceField(
         label=_("For how long"),

@@ -68,6 +68,9 @@ class Document(models.Model):
     holder = models.CharField(max_length=60)
     holder_name = models.CharField(max_length=200)
     holder_identifier = models.CharField(max_length=60, blank=True, help_text="Cédula or RUC, as printed.")
+    # The person told when it is issued or revoked ("user:<public_id>"): the holder, or for a business the person
+    # who applied for it.
+    recipient = models.CharField(max_length=60, blank=True)
     title_es = models.CharField(max_length=300)
     title_en = models.CharField(max_length=300)
     # What the document states, in order: [{"key", "label_es", "label_en", "value", "disclose"}].

@@ -20,7 +20,7 @@ from ventanilla.core import audit, events
 from ventanilla.core.actor import Actor
 from ventanilla.core.identifiers import InvalidIdentifier
 from ventanilla.core.references import ALPHABET
-from ventanilla.identity.selectors import subject_for_identifier
+from ventanilla.identity.selectors import keys_for_subject, subject_for_identifier
 
 from . import credentials, keys, pdf, selectors
 from .models import (
@@ -60,6 +60,7 @@ class DocumentIn:
     source: str
     fields: list = field(default_factory=list)
     holder_identifier: str = ""
+    recipient: str = ""  # whom to tell, when the holder is a business ("user:<public_id>")
     language: str = "es"
     valid_from: datetime | None = None
     expires_at: datetime | None = None
@@ -93,6 +94,8 @@ def _checked(data: DocumentIn) -> dict:
         problems["kind"] = _("Choose one of: %(kinds)s.") % {"kinds": ", ".join(Document.Kind.values)}
     try:
         values["holder"] = subject_for_identifier(data.holder)
+        people = sorted(key for key in keys_for_subject(values["holder"]) if key.startswith("user:"))
+        values["recipient"] = data.recipient or (people[0] if people else "")
     except InvalidIdentifier as error:
         problems["holder"] = str(error)
     for name, label in [
@@ -231,6 +234,7 @@ def _payload(document: Document, **extra) -> dict:
         "title_es": document.title_es,
         "title_en": document.title_en,
         "source": document.source,
+        "applicant": document.recipient,
         **extra,
     }
 

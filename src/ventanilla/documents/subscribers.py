@@ -29,6 +29,7 @@ def issue_case_outputs(event: Event) -> None:
                 holder=case.subject,
                 holder_name=case.subject_label,
                 holder_identifier=identity.identifier_of_subject(case.subject),
+                recipient=payload.get("applicant", ""),
                 title_es=output["title"]["es"],
                 title_en=output["title"]["en"],
                 source=f"case:{case.reference}/{number}",

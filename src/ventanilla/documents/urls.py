@@ -7,6 +7,7 @@ app_name = "documents"
 urlpatterns = [
     # Anyone: checking a document by its code or its PDF, a shared document, the trust list.
     path("verificar/", public.verify, name="verify"),
+    path("verificar/credencial/", public.verify_credential, name="verify-credential"),
     path("verificar/<str:code>/", public.verify_code, name="verify-code"),
     path("compartido/<str:token>/", public.shared, name="shared"),
     path("compartido/<str:token>/pdf/", public.shared_pdf, name="shared-pdf"),

@@ -51,9 +51,24 @@ def _payment_values(payload: dict, language: str) -> dict:
     }
 
 
+def _document_values(payload: dict, language: str) -> dict:
+    institution = catalogue.institution_by_code(payload["institution"])
+    with translation.override(language):
+        path = reverse("documents:detail", args=[payload["code"]])
+    return {
+        "reference": payload["code"],
+        "document": payload["title_en"] if language == "en" else payload["title_es"],
+        "institution": localized(institution, "name", language) if institution else payload["institution"],
+        "reason": payload.get("reason", ""),
+        "url": settings.VENTANILLA_PUBLIC_URL + path,
+    }
+
+
 def _values(payload: dict, language: str) -> dict:
-    """Events about a case name its procedure; payments' events name a payment."""
-    return _case_values(payload, language) if "procedure" in payload else _payment_values(payload, language)
+    """Events about a case name its procedure; documents' events their code; payments' events a payment."""
+    if "procedure" in payload:
+        return _case_values(payload, language)
+    return _document_values(payload, language) if "code" in payload else _payment_values(payload, language)
 
 
 def tell_applicant(event: Event) -> None:

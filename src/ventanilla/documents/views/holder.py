@@ -2,6 +2,7 @@
 status and history, its signed PDF in either language, links that show it to someone until they expire, and the
 document as a verifiable credential. Anyone else's document is "not found", exactly like one that does not exist."""
 
+import secrets
 from functools import wraps
 
 from django.contrib import messages
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from ventanilla.core import idempotency
 from ventanilla.identity import authn
 from ventanilla.identity.selectors import actor_for_request, may_act, principal_for_request, principal_keys
 
@@ -66,6 +68,7 @@ def _detail(request, document, *, share_form=None, status: int = 200, new_link=N
             "share_form": share_form or ShareForm(),
             "new_link": new_link,
             "now": timezone.now(),
+            "token": secrets.token_urlsafe(16),
         },
         status=status,
     )
@@ -93,11 +96,23 @@ def share(request, code):
     form = ShareForm(request.POST)
     if not form.is_valid():
         return _detail(request, document, share_form=form, status=400)
+    body = {"days": form.cleaned_data["days"]}
+
+    def produce() -> tuple[int, dict]:
+        link = services.share_document(document=document, days=body["days"], actor=actor_for_request(request))
+        return 201, {"id": str(link.id)}
+
     try:
-        link = services.share_document(
-            document=document, days=form.cleaned_data["days"], actor=actor_for_request(request)
+        # The form's token makes a double click, or the form sent again, one link.
+        _status, answer, _replayed = idempotency.once(
+            owner=request.holder.reference,
+            scope=f"documents.share:{document.code}",
+            key=idempotency.form_key(request.POST.get("token") or secrets.token_urlsafe(16), body),
+            body=body,
+            produce=produce,
         )
-    except services.DocumentError as error:
+        link = selectors.share_links_of(document).get(id=answer["id"])
+    except (services.DocumentError, idempotency.InvalidIdempotencyKey) as error:
         form.add_error(None, str(error))
         return _detail(request, document, share_form=form, status=409)
     return _detail(request, document, new_link=link)

@@ -12,7 +12,7 @@ from ventanilla.catalogue import selectors as catalogue
 from ventanilla.core.actor import Actor
 
 from .. import credentials, keys, selectors, services, tsa, verification
-from ..forms import CodeForm, FileForm
+from ..forms import CodeForm, FileForm, PresentationForm
 
 
 def _result(request, verdict, *, status: int = 200, shared=None):
@@ -38,12 +38,29 @@ def verify(request):
     file_form = FileForm(request.POST, request.FILES) if request.method == "POST" else FileForm()
     if request.method == "POST" and file_form.is_valid():
         return _result(request, verification.verify_pdf(file_form.cleaned_data["file"].read()))
-    status = 400 if code_form.errors or file_form.errors else 200
+    return _verify_page(request, code_form=code_form, file_form=file_form)
+
+
+def _verify_page(request, *, code_form=None, file_form=None, presentation_form=None):
+    forms = {
+        "code_form": code_form or CodeForm(),
+        "file_form": file_form or FileForm(),
+        "presentation_form": presentation_form or PresentationForm(),
+    }
+    status = 400 if any(form.errors for form in forms.values()) else 200
+    return render(request, "documents/public/verify.html", forms, status=status)
+
+
+@require_POST
+def verify_credential(request):
+    form = PresentationForm(request.POST)
+    if not form.is_valid():
+        return _verify_page(request, presentation_form=form)
+    verdict = credentials.verify_presentation(form.cleaned_data["presentation"])
     return render(
         request,
-        "documents/public/verify.html",
-        {"code_form": code_form, "file_form": file_form},
-        status=status,
+        "documents/public/credential_result.html",
+        {"verdict": verdict, "message": verification.MESSAGES[verdict.status]},
     )
 
 

@@ -212,6 +212,7 @@ class Command(BaseCommand):
             f"redirect URIs {', '.join(service.redirect_uris)}"
         )
         call_command("notify", "demo", stdout=self.stdout)
+        call_command("documents", "demo", stdout=self.stdout)
 
     def _staff(self, actor):
         for username, first, last, role, institution_code in STAFF:
