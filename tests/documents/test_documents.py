@@ -274,3 +274,34 @@ def test_a_share_sent_twice_makes_one_link(issue, make_citizen, api_client_for):
     assert first.status_code == again.status_code == 201
     assert first.json()["url"] == again.json()["url"] and again["Idempotent-Replayed"] == "true"
     assert ShareLink.objects.count() == 2
+
+
+def test_a_payment_gets_a_signed_receipt_from_each_institution_it_paid(
+    run_tasks_immediately, make_citizen, owe, pay_for, fake_provider
+):
+    from ventanilla.notify.models import Message
+    from ventanilla.payments import services as payments
+
+    citizen = make_citizen()
+    payment = pay_for(
+        citizen, owe(citizen, "10.00"), owe(citizen, "5.50"), owe(citizen, "2.25", institution="te")
+    )
+    fake_provider.payer(payment, "success")
+    payment = payments.apply_status(payment_id=payment.id, status="success")
+    receipts = {document.institution.code: document for document in Document.objects.filter(kind="receipt")}
+    assert set(receipts) == {"MUN-PANAMA", "TE"}
+    municipality = receipts["MUN-PANAMA"]
+    assert municipality.source == f"payment:{payment.reference}"
+    assert {
+        "key": "amount",
+        "label_es": "Importe",
+        "label_en": "Amount",
+        "value": "USD 15.50",
+    } in municipality.fields
+    assert verification.verify_code(municipality.code).status == "valid"
+    browser = sign_in(citizen)
+    assert municipality.code in browser.get("/cuenta/documentos/").content.decode()
+    # The payment's own message announced the receipt: no second message about the documents.
+    sent = set(Message.objects.values_list("template_version__template__slug", flat=True))
+    assert "payment-succeeded-email" in sent
+    assert not any(slug.startswith("document-issued") for slug in sent)

@@ -33,13 +33,16 @@ def test_demo_people_sign_in_at_their_levels(client, small_catalogue):
     assert AccountSession.objects.get(user__username="8-100-103", ended_at=None).level == "high"
 
 
-def test_demo_gives_the_reference_services_officials_and_cases_at_every_stage(db, system_actor, settings):
+def test_demo_gives_the_reference_services_officials_and_cases_at_every_stage(
+    db, system_actor, settings, tmp_path
+):
 
     from ventanilla.cases import selectors
     from ventanilla.cases.models import Case
     from ventanilla.catalogue import services as catalogue
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # many demo accounts
+    settings.VAR_DIR = tmp_path  # the demo's sample foreign documents are written there
     catalogue.load_reference_data(path=settings.VENTANILLA_REFERENCE_DATA, actor=system_actor)
     call_command("services", "load-reference", stdout=io.StringIO())
 
@@ -82,3 +85,20 @@ def test_demo_gives_the_reference_services_officials_and_cases_at_every_stage(db
     )
     assert sorted(str(o.amount) for o in owed_by_business) == ["250.00", "45.00"]
     assert "paid at the counter: receipt REC-" in printed
+    # Ana's driving licence, and a foreign issuer whose sample document verifies; the approved notice of
+    # operation is issued its output when the workers deliver the decision.
+    from ventanilla.core.models import EventDelivery
+    from ventanilla.core.tasks import deliver_event
+    from ventanilla.documents import verification
+    from ventanilla.documents.models import Document
+
+    licence = Document.objects.get(source="DEMO-LICENCIA-0001")
+    assert (licence.holder, verification.status_of(licence)) == (f"user:{ana.public_id}", "valid")
+    foreign = verification.verify_pdf((tmp_path / "demo" / "documento-extranjero.pdf").read_bytes())
+    assert (foreign.status, foreign.foreign.country) == ("valid", "CRI")
+    unknown = verification.verify_pdf((tmp_path / "demo" / "documento-emisor-desconocido.pdf").read_bytes())
+    assert unknown.status == "unknown_issuer"
+    for delivery in EventDelivery.objects.filter(subscriber__startswith="ventanilla.documents"):
+        deliver_event.call(delivery_id=str(delivery.id))
+    notice = Document.objects.get(source=f"case:{cases['MICI-AVISO-OPERACION'].reference}/1")
+    assert (notice.holder, notice.kind) == (cases["MICI-AVISO-OPERACION"].subject, "licence")

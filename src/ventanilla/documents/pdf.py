@@ -2,7 +2,9 @@
 with a QR code and the verification code that lead to the public verification page, then signed PAdES (B-T) by the
 institution's certificate and timestamped by the platform's timestamp authority, using pyHanko."""
 
+import asyncio
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -203,8 +205,23 @@ def _render(document: Document, language: str) -> bytes:
     return out.getvalue()
 
 
+def outside_event_loop(function, *args, **kwargs):
+    """pyHanko's synchronous calls run their own asyncio loop, which fails inside a thread already running one
+    (an ASGI server, a test driving a browser): there, the call runs in a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args, **kwargs)
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(function, *args, **kwargs).result()
+
+
 def sign(data: bytes, *, certificate: Certificate, reason: str) -> bytes:
     """`data` signed PAdES B-T by `certificate` (an institution's) with the platform's timestamp."""
+    return outside_event_loop(_sign, data, certificate=certificate, reason=reason)
+
+
+def _sign(data: bytes, *, certificate: Certificate, reason: str) -> bytes:
     signer = plugins.current().pdf_signer(
         certificate.key_alias, certificate=keys.asn1(certificate), chain=[keys.asn1(keys.ca())]
     )

@@ -61,6 +61,7 @@ class DocumentIn:
     fields: list = field(default_factory=list)
     holder_identifier: str = ""
     recipient: str = ""  # whom to tell, when the holder is a business ("user:<public_id>")
+    announce: bool = True  # tell the holder it was issued (a payment's receipt was already announced)
     language: str = "es"
     valid_from: datetime | None = None
     expires_at: datetime | None = None
@@ -177,7 +178,9 @@ def issue_document(*, institution, data: DocumentIn, actor: Actor) -> tuple[Docu
                     object_id=document.code,
                     data={"source": document.source},
                 )
-                events.emit(ISSUED, subject=document.holder, payload=_payload(document))
+                events.emit(
+                    ISSUED, subject=document.holder, payload=_payload(document, announce=data.announce)
+                )
             return document, True
         except IntegrityError:
             existing = selectors.document_for_source(institution, values["source"])

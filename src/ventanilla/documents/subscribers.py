@@ -1,11 +1,13 @@
 """What documents hears from other apps: a case approved (cases.decided) is issued the documents its service
-definition lists under `outputs`, signed by the deciding institution and filed under the case's subject."""
+definition lists under `outputs`, signed by the deciding institution and filed under the case's subject; a payment
+received (payments.succeeded) is issued a signed receipt by each institution it paid."""
 
 from ventanilla.cases import selectors as cases
 from ventanilla.core.actor import Actor
 from ventanilla.core.events import subscriber
 from ventanilla.core.models import Event
 from ventanilla.identity import selectors as identity
+from ventanilla.payments import selectors as payments
 
 from . import services
 
@@ -47,6 +49,65 @@ def issue_case_outputs(event: Event) -> None:
                         "label_es": "Solicitud",
                         "label_en": "Application",
                         "value": case.reference,
+                    },
+                ],
+            ),
+            actor=Actor.system("documents"),
+        )
+
+
+@subscriber("payments.succeeded")
+def issue_receipts(event: Event) -> None:
+    payment = payments.payment_of({event.subject}, event.payload["payment"])
+    if payment is None or not payment.receipt_number:
+        return
+    by_institution: dict = {}
+    for item in payments.items_of(payment):
+        if not item.duplicate:  # paid twice and given back: not received
+            by_institution.setdefault(item.institution, []).append(item)
+    for institution, items in by_institution.items():
+        total = sum(item.amount for item in items)
+        services.issue_document(
+            institution=institution,
+            data=services.DocumentIn(
+                kind="receipt",
+                holder=payment.subject,
+                holder_name=payment.subject_label,
+                holder_identifier=identity.identifier_of_subject(payment.subject),
+                title_es=f"Recibo de pago {payment.receipt_number}",
+                title_en=f"Payment receipt {payment.receipt_number}",
+                source=f"payment:{payment.reference}",
+                valid_from=payment.finished_at,
+                recipient=event.payload.get("applicant", ""),
+                announce=False,  # the payment itself was announced, with its receipt
+                fields=[
+                    {
+                        "key": "receipt",
+                        "label_es": "Recibo",
+                        "label_en": "Receipt",
+                        "value": payment.receipt_number,
+                    },
+                    {"key": "payment", "label_es": "Pago", "label_en": "Payment", "value": payment.reference},
+                    {
+                        "key": "concepts",
+                        "label_es": "Conceptos",
+                        "label_en": "For",
+                        "value": [
+                            f"{item.obligation.concept_es} ({item.obligation.reference}): {payment.currency} {item.amount}"
+                            for item in items
+                        ],
+                    },
+                    {
+                        "key": "amount",
+                        "label_es": "Importe",
+                        "label_en": "Amount",
+                        "value": f"{payment.currency} {total}",
+                    },
+                    {
+                        "key": "channel",
+                        "label_es": "Medio",
+                        "label_en": "Paid",
+                        "value": "Caja / Counter" if payment.channel == "counter" else "En línea / Online",
                     },
                 ],
             ),

@@ -20,7 +20,7 @@ from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-from . import keys
+from . import keys, pdf
 from .models import Document, DocumentFile, TrustedIssuer
 
 logger = logging.getLogger(__name__)
@@ -65,6 +65,10 @@ def _foreign_roots() -> dict:
 
 
 def verify_pdf(data: bytes) -> Verdict:
+    return pdf.outside_event_loop(_verify_pdf, data)
+
+
+def _verify_pdf(data: bytes) -> Verdict:
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         signatures = reader.embedded_signatures

@@ -5,10 +5,12 @@ document as a verifiable credential. Anyone else's document is "not found", exac
 import secrets
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -67,6 +69,9 @@ def _detail(request, document, *, share_form=None, status: int = 200, new_link=N
             "links": selectors.share_links_of(document),
             "share_form": share_form or ShareForm(),
             "new_link": new_link,
+            "share_url": settings.VENTANILLA_PUBLIC_URL + reverse("documents:shared", args=[new_link.token])
+            if new_link
+            else "",
             "now": timezone.now(),
             "token": secrets.token_urlsafe(16),
         },

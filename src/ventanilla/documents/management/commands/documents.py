@@ -169,8 +169,11 @@ class Command(BaseCommand):
         actor = Actor.system("ventanilla documents demo")
         ana = identity.user_by_username(DEMO_HOLDER)
         attt = catalogue.institution_by_code("ATTT")
-        if ana is None or attt is None:
+        if ana is None:
             raise CommandError("Run `ventanilla demo` first: it makes the demo people.")
+        if attt is None:
+            self.stdout.write("The catalogue has no ATTT (load the reference data): no demo licence.")
+            return
         licence = selectors.document_for_source(attt, "DEMO-LICENCIA-0001")
         if licence is not None:  # made by an earlier run
             self.stdout.write(f"Document {licence.code}: Ana's driving licence")
