@@ -55,7 +55,8 @@ def pdfsig(pdf: bytes, tmp_path, *, trust: list[str]) -> str:
 
 def test_pdfsig_validates_the_signature_and_trusts_the_platform_ca(issue, make_citizen, tmp_path):
     document = issue(make_citizen())
-    report = pdfsig(pdf_of(document), tmp_path, trust=[keys.ca().pem])
+    published = Client().get("/confianza/ca.pem").content.decode()  # the CA as the trust page hands it out
+    report = pdfsig(pdf_of(document), tmp_path, trust=[published])
     assert "Signature is Valid" in report, report
     assert "Certificate is Trusted" in report, report
     assert "Total document signed" in report, report
@@ -184,6 +185,9 @@ def test_an_unknown_issuer_is_reported_and_a_trusted_foreign_one_verifies(
     )
     trusted = verification.verify_pdf(signed)
     assert (trusted.status, trusted.foreign) == ("valid", issuer)
+    assert trusted.signer == "Dirección de Licencias de Prueba (CRI)"
+    page = Client(HTTP_ACCEPT_LANGUAGE="en").post("/en/verificar/", {"file": io.BytesIO(signed)}).content.decode()
+    assert "known only to its issuer" in page and "Registro de licencias de prueba (CRI)" in page
     assert trusted.document is None  # the platform keeps no record of a foreign document
     services.distrust_issuer(issuer=issuer, actor=system_actor)
     assert verification.verify_pdf(signed).status == "unknown_issuer"

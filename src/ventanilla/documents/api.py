@@ -298,7 +298,7 @@ def credential(request, code: str, body: CredentialIn):
 def verdict_json(verdict: verification.Verdict) -> dict:
     return {
         "status": verdict.status,
-        "message": str(verification.MESSAGES[verdict.status]),
+        "message": verification.message_for(verdict.status, revocation_known=verdict.foreign is None),
         "document": facts(verdict.document) if verdict.document is not None else None,
         "signer": verdict.signer,
         "signed_at": verdict.signed_at,
@@ -343,7 +343,7 @@ def verify_credential(request, body: PresentationIn):
     verdict = credentials.verify_presentation(body.presentation)
     return {
         "status": verdict.status,
-        "message": str(verification.MESSAGES[verdict.status]),
+        "message": verification.message_for(verdict.status, revocation_known=verdict.status_checked),
         "issuer": verdict.issuer,
         "issuer_name": verdict.issuer_name,
         "country": verdict.country,

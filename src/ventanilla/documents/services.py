@@ -279,7 +279,12 @@ def share_document(*, document: Document, days: int, actor: Actor) -> ShareLink:
     link = ShareLink.objects.create(
         document=document, token=secrets.token_urlsafe(24), expires_at=timezone.now() + timedelta(days=days)
     )
-    _event(document, DocumentEvent.Kind.SHARED, actor, text=f"{link.expires_at:%Y-%m-%d %H:%M}")
+    _event(
+        document,
+        DocumentEvent.Kind.SHARED,
+        actor,
+        text=f"{timezone.localtime(link.expires_at):%Y-%m-%d %H:%M}",
+    )
     return link
 
 

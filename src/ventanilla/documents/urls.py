@@ -12,6 +12,7 @@ urlpatterns = [
     path("compartido/<str:token>/", public.shared, name="shared"),
     path("compartido/<str:token>/pdf/", public.shared_pdf, name="shared-pdf"),
     path("confianza/", public.trust_list, name="trust"),
+    path("confianza/ca.pem", public.authorities_pem, name="authorities-pem"),
     # The holder: my documents, downloads, share links, credentials.
     path("cuenta/documentos/", holder.mine, name="mine"),
     path("cuenta/documentos/<str:code>/", holder.detail, name="detail"),

@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 VALID, TAMPERED, REVOKED, EXPIRED = "valid", "tampered", "revoked", "expired"
 UNKNOWN_ISSUER, NOT_SIGNED, UNREADABLE, NOT_FOUND = "unknown_issuer", "not_signed", "unreadable", "not_found"
+FOREIGN_VALID = "foreign_valid"  # the message of a valid document of a foreign issuer, not a status
 
 
 @dataclass
@@ -85,7 +86,8 @@ def _verify_pdf(data: bytes) -> Verdict:
     except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as error:
         logger.info("A PDF signature could not be validated: %s", error)
         return Verdict(status=TAMPERED)
-    signer = status.signing_cert.subject.human_friendly if status.signing_cert else ""
+    subject = status.signing_cert.subject if status.signing_cert else None
+    signer = (subject.native.get("common_name") or subject.human_friendly) if subject else ""
     timestamp = status.timestamp_validity
     signed_at = timestamp.timestamp if timestamp is not None else status.signer_reported_dt
     verdict = Verdict(status=VALID, signer=signer, signed_at=signed_at)
@@ -98,7 +100,8 @@ def _verify_pdf(data: bytes) -> Verdict:
     issuer = status.signing_cert.issuer
     verdict.foreign = next((trusted for trusted, root in foreign.items() if root.subject == issuer), None)
     if verdict.foreign is not None:
-        verdict.title = str(reader.document_meta_view.title or "")
+        info = reader.trailer_view.get("/Info")
+        verdict.title = str(info.get_object().get("/Title", "")) if info is not None else ""
         return verdict
     file = (
         DocumentFile.objects.select_related("document__institution")
@@ -116,6 +119,10 @@ def _verify_pdf(data: bytes) -> Verdict:
 
 MESSAGES = {
     VALID: gettext_lazy("Valid: the document is authentic, unchanged, in force and not revoked."),
+    FOREIGN_VALID: gettext_lazy(
+        "Authentic: the document is unchanged and signed by a trusted foreign issuer. Whether it was revoked is "
+        "known only to its issuer."
+    ),
     TAMPERED: gettext_lazy(
         "Altered: this file was changed after it was signed, or its signature is broken. Do not rely on it; "
         "ask the holder for the original or check the code."
@@ -135,3 +142,8 @@ MESSAGES = {
         "Not found: no document has this code. Check it letter by letter; codes never contain 0, 1, I, L or O."
     ),
 }
+
+
+def message_for(status: str, *, revocation_known: bool = True) -> str:
+    """What to tell a person about a verdict, a PDF's or a credential's."""
+    return str(MESSAGES[FOREIGN_VALID if status == VALID and not revocation_known else status])

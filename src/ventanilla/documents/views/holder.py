@@ -64,7 +64,7 @@ def _detail(request, document, *, share_form=None, status: int = 200, new_link=N
         {
             "document": document,
             "status": verification.status_of(document),
-            "message": verification.MESSAGES[verification.status_of(document)],
+            "message": verification.message_for(verification.status_of(document)),
             "history": selectors.history_of(document),
             "links": selectors.share_links_of(document),
             "share_form": share_form or ShareForm(),

@@ -19,7 +19,11 @@ def _result(request, verdict, *, status: int = 200, shared=None):
     return render(
         request,
         "documents/public/result.html",
-        {"verdict": verdict, "message": verification.MESSAGES[verdict.status], "shared": shared},
+        {
+            "verdict": verdict,
+            "message": verification.message_for(verdict.status, revocation_known=verdict.foreign is None),
+            "shared": shared,
+        },
         status=status,
     )
 
@@ -60,7 +64,10 @@ def verify_credential(request):
     return render(
         request,
         "documents/public/credential_result.html",
-        {"verdict": verdict, "message": verification.MESSAGES[verdict.status]},
+        {
+            "verdict": verdict,
+            "message": verification.message_for(verdict.status, revocation_known=verdict.status_checked),
+        },
     )
 
 
@@ -112,6 +119,15 @@ def trust_list(request):
             "authorities": keys.authorities(),
         },
     )
+
+
+def authorities_pem(request):
+    """The CA certificates to trust, as one PEM file (what pdfsig, Adobe Reader or a browser import)."""
+    response = HttpResponse(
+        "".join(ca.pem for ca in keys.authorities()), content_type="application/x-pem-file"
+    )
+    response["Content-Disposition"] = 'attachment; filename="ventanilla-ca.pem"'
+    return response
 
 
 @csrf_exempt
