@@ -257,6 +257,11 @@ def test_an_approved_case_issues_its_permit_and_tells_the_applicant(
     assert verification.verify_code(document.code).status == "valid"
     told = [message for message in mail.outbox if document.code in message.body]
     assert len(told) == 1 and "Permiso de construcción" in told[0].subject
+    page = sign_in(case.applicant).get(f"/en/solicitudes/{case.reference}/").content.decode()
+    assert (
+        "Issued to you, signed electronically: Building permit" in page
+        and 'href="/en/cuenta/documentos/"' in page
+    )
 
 
 def test_a_share_sent_twice_makes_one_link(issue, make_citizen, api_client_for):

@@ -186,7 +186,11 @@ def test_an_unknown_issuer_is_reported_and_a_trusted_foreign_one_verifies(
     trusted = verification.verify_pdf(signed)
     assert (trusted.status, trusted.foreign) == ("valid", issuer)
     assert trusted.signer == "Dirección de Licencias de Prueba (CRI)"
-    page = Client(HTTP_ACCEPT_LANGUAGE="en").post("/en/verificar/", {"file": io.BytesIO(signed)}).content.decode()
+    page = (
+        Client(HTTP_ACCEPT_LANGUAGE="en")
+        .post("/en/verificar/", {"file": io.BytesIO(signed)})
+        .content.decode()
+    )
     assert "known only to its issuer" in page and "Registro de licencias de prueba (CRI)" in page
     assert trusted.document is None  # the platform keeps no record of a foreign document
     services.distrust_issuer(issuer=issuer, actor=system_actor)
@@ -196,6 +200,13 @@ def test_an_unknown_issuer_is_reported_and_a_trusted_foreign_one_verifies(
 def test_unsigned_and_unreadable_files(issue, make_citizen):
     assert verification.verify_pdf(rendering.render(issue(make_citizen()), "es")).status == "not_signed"
     assert verification.verify_pdf(b"this is not a pdf").status == "unreadable"
+    signed = pdf_of(issue(make_citizen()))
+    for broken in (
+        signed[: len(signed) // 2],
+        signed.replace(b"/ByteRange", b"/ByteRangX"),
+        b"%PDF-1.7\n" + b"\x00" * 500,
+    ):
+        assert verification.verify_pdf(broken).status in ("unreadable", "not_signed", "tampered")
     assert verification.verify_code("AAAA-BBBB-CCCC").status == "not_found"
 
 

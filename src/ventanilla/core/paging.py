@@ -4,9 +4,12 @@ offsets, a page stays right while rows are added, and a late page costs what the
 import base64
 import binascii
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from django.db.models import Q
+from django.http import JsonResponse
+from django.utils.translation import gettext as _
 
 
 def page_after(rows, *, after: str = "", size: int) -> tuple[list, str | None]:
@@ -29,3 +32,16 @@ def page_after(rows, *, after: str = "", size: int) -> tuple[list, str | None]:
     last = found[size - 1]
     cursor = base64.urlsafe_b64encode(f"{last.created_at.isoformat()}|{last.id}".encode()).decode()
     return found[:size], cursor.rstrip("=")
+
+
+def api_page(rows, *, after: str, size: int, render: Callable) -> dict | JsonResponse:
+    """One page of an API list, `{"items": [render(row)…], "next": cursor}`, or, for a cursor this API did not
+    give, a 422 that says what to send instead."""
+    try:
+        found, following = page_after(rows, after=after or "", size=size)
+    except ValueError:
+        message = _("This is not a cursor this API gave: pass the `next` value of the previous page.")
+        return JsonResponse(
+            {"detail": message, "errors": [{"field": "after", "message": message}]}, status=422
+        )
+    return {"items": [render(row) for row in found], "next": following}

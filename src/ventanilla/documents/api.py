@@ -199,13 +199,7 @@ def list_documents(
         found = selectors.issued_by(issuer)
     else:
         found = selectors.documents_of(keys_of_person(request.auth))
-    try:
-        rows, following = paging.page_after(found, after=after, size=page_size)
-    except ValueError:
-        return JsonResponse(
-            {"detail": _("This cursor is not valid: start again without `after`.")}, status=400
-        )
-    return {"items": [_document(row) for row in rows], "next": following}
+    return paging.api_page(found, after=after, size=page_size, render=_document)
 
 
 @router.get(

@@ -80,6 +80,21 @@ def _subject(kind: str, institution) -> x509.Name:
     return x509.Name(attributes)
 
 
+def key_usage(*, authority: bool) -> x509.KeyUsage:
+    """A CA certifies and nothing else; a signer signs, with non-repudiation (what validators ask of documents)."""
+    return x509.KeyUsage(
+        digital_signature=not authority,
+        content_commitment=not authority,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=authority,
+        crl_sign=authority,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
 def _make(kind: str, institution=None) -> Certificate:
     now = timezone.now()
     serial = x509.random_serial_number()
@@ -106,20 +121,7 @@ def _make(kind: str, institution=None) -> Certificate:
     is_ca = kind == Certificate.Kind.CA
     builder = builder.add_extension(
         x509.BasicConstraints(ca=is_ca, path_length=0 if is_ca else None), critical=True
-    ).add_extension(
-        x509.KeyUsage(
-            digital_signature=not is_ca,
-            content_commitment=not is_ca,
-            key_encipherment=False,
-            data_encipherment=False,
-            key_agreement=False,
-            key_cert_sign=is_ca,
-            crl_sign=is_ca,
-            encipher_only=False,
-            decipher_only=False,
-        ),
-        critical=True,
-    )
+    ).add_extension(key_usage(authority=is_ca), critical=True)
     if kind == Certificate.Kind.TSA:
         # RFC 3161 asks for exactly this extended key usage, marked critical.
         builder = builder.add_extension(

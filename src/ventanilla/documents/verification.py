@@ -13,10 +13,8 @@ from asn1crypto import pem as asn1_pem
 from asn1crypto import x509 as asn1_x509
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
-from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
-from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
@@ -73,7 +71,8 @@ def _verify_pdf(data: bytes) -> Verdict:
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         signatures = reader.embedded_signatures
-    except (PdfError, ValueError, KeyError, TypeError, AttributeError):
+    except Exception as error:
+        logger.info("An uploaded file could not be read as a PDF: %r", error)
         return Verdict(status=UNREADABLE)
     if not signatures:
         return Verdict(status=NOT_SIGNED)
@@ -83,8 +82,8 @@ def _verify_pdf(data: bytes) -> Verdict:
     context = ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail")
     try:
         status = validate_pdf_signature(signature, signer_validation_context=context, skip_diff=True)
-    except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as error:
-        logger.info("A PDF signature could not be validated: %s", error)
+    except Exception as error:
+        logger.info("A PDF signature could not be validated: %r", error)
         return Verdict(status=TAMPERED)
     subject = status.signing_cert.subject if status.signing_cert else None
     signer = (subject.native.get("common_name") or subject.human_friendly) if subject else ""

@@ -193,14 +193,7 @@ def list_messages(
     found = selectors.messages_of(request.auth.service, status=status, reference=reference).select_related(
         "template_version"
     )
-    try:
-        rows, following = paging.page_after(found, after=after or "", size=page_size)
-    except ValueError:
-        message = _("This is not a cursor this API gave: pass the `next` value of the previous page.")
-        return JsonResponse(
-            {"detail": message, "errors": [{"field": "after", "message": message}]}, status=422
-        )
-    return {"items": [_message(message) for message in rows], "next": following}
+    return paging.api_page(found, after=after, size=page_size, render=_message)
 
 
 @router.get("/templates", response=list[TemplateOut], summary="Your service's templates, newest versions")

@@ -260,13 +260,7 @@ def list_obligations(
     page_size: int = Query(50, ge=1, le=200),
 ):
     found = selectors.obligations_of_institution(_institution(request, institution), status=status)
-    try:
-        rows, following = paging.page_after(found.select_related("paid_by"), after=after, size=page_size)
-    except ValueError:
-        return JsonResponse(
-            {"detail": _("This cursor is not valid: start again without `after`.")}, status=400
-        )
-    return {"items": [_obligation(row) for row in rows], "next": following}
+    return paging.api_page(found.select_related("paid_by"), after=after, size=page_size, render=_obligation)
 
 
 @router.get(
@@ -490,15 +484,9 @@ def create_payment(
 
 @router.get("/payments", response=PaymentPage, tags=[PAYERS], summary="Your payments, newest first")
 def list_payments(request, after: str = Query("", max_length=200), page_size: int = Query(20, ge=1, le=100)):
-    try:
-        rows, following = paging.page_after(
-            selectors.payments_of(_keys(request)), after=after, size=page_size
-        )
-    except ValueError:
-        return JsonResponse(
-            {"detail": _("This cursor is not valid: start again without `after`.")}, status=400
-        )
-    return {"items": [payment_json(row) for row in rows], "next": following}
+    return paging.api_page(
+        selectors.payments_of(_keys(request)), after=after, size=page_size, render=payment_json
+    )
 
 
 def _mine(request, reference: str) -> Payment:

@@ -503,6 +503,12 @@ def _detail_context(case: Case) -> dict:
         "sent_back": sent_back,
         "filed_by_official": ASSISTED_CHANNELS.get(case.channel, ""),
         "continue_url": _continue_url(case) if case.stage == Case.Stage.DRAFT else "",
+        # What an approval issues (the documents app signs it and files it under "Your documents").
+        "outputs": [
+            bilingual(output["title"])
+            for output in selectors.definition_of(case.version).document.get("outputs", [])
+            if output.get("on") == case.outcome
+        ],
         **_next_steps(case),
     }
 

@@ -48,20 +48,7 @@ def _certificate(subject: str, issuer: str, public_key, signing_key, *, is_ca: b
         .not_valid_before(now - timedelta(days=1))
         .not_valid_after(now + timedelta(days=5 * 365))
         .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=not is_ca,
-                content_commitment=not is_ca,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=is_ca,
-                crl_sign=is_ca,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(keys.key_usage(authority=is_ca), critical=True)
         .sign(signing_key, hashes.SHA256())
     )
 
