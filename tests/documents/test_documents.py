@@ -92,6 +92,7 @@ def test_every_problem_comes_back_at_once_in_the_callers_language(
         make_citizen(),
         holder="12345",
         holder_name=" ",
+        title_es="T" * 301,
         expires_at=(timezone.now() - timedelta(days=1)).isoformat(),
         fields=[{"key": "Bad Key", "label_es": "", "label_en": "x", "value": ""}],
     )
@@ -101,6 +102,7 @@ def test_every_problem_comes_back_at_once_in_the_callers_language(
     assert set(problems) >= {
         "holder",
         "holder_name",
+        "title_es",
         "expires_at",
         "fields[1].key",
         "fields[1].value",

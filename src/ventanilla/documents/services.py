@@ -39,6 +39,7 @@ LANGUAGES = ("es", "en")
 FIELD_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 RESERVED_KEYS = credentials.REGISTERED_CLAIMS | {"holder_name", "holder_id", "title"}
 MAX_SHARE_DAYS = 30
+LONGEST = {"holder_name": 200, "holder_identifier": 60, "title_es": 300, "title_en": 300, "source": 80}
 
 
 class DocumentError(Exception):
@@ -107,8 +108,9 @@ def _checked(data: DocumentIn) -> dict:
     ]:
         if not values[name]:
             problems[name] = _("Give %(what)s.") % {"what": label}
-    if len(values["source"]) > 80:
-        problems["source"] = _("Your reference may have at most 80 characters.")
+    for name, most in LONGEST.items():
+        if len(values[name]) > most:
+            problems[name] = _("At most %(count)s characters.") % {"count": most}
     if data.language not in LANGUAGES:
         problems["language"] = _("The language is es or en.")
     if values["expires_at"] is not None and values["expires_at"] <= values["valid_from"]:
@@ -159,7 +161,10 @@ def issue_document(*, institution, data: DocumentIn, actor: Actor) -> tuple[Docu
         if _same(existing, values):
             return existing, False
         raise DocumentError(
-            _("%(source)s was already issued as %(code)s with other contents: revoke it and issue anew.")
+            _(
+                "%(source)s was already issued as %(code)s with other contents: revoke that one, and issue the "
+                "corrected document under a new reference."
+            )
             % {"source": values["source"], "code": existing.code},
             code="conflict",
         )
