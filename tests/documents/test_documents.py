@@ -64,6 +64,7 @@ def test_an_institution_issues_once_per_reference_and_the_holder_finds_it(
     issued = first.json()
     assert issued["status"] == "valid"
     assert issued["holder"] == f"cedula:{citizen.document_number}"  # as the institution knows the person
+    assert issued["holder_identifier"] == citizen.document_number  # printed under the name
     assert issued["verification_url"].endswith(f"/verificar/{issued['code']}/")
     again = post(integrator, "/api/v1/documents", sent)
     assert (again.status_code, again.json()["code"]) == (200, issued["code"])

@@ -20,7 +20,7 @@ from ventanilla.core import audit, events
 from ventanilla.core.actor import Actor
 from ventanilla.core.identifiers import InvalidIdentifier
 from ventanilla.core.references import ALPHABET
-from ventanilla.identity.selectors import keys_for_subject, subject_for_identifier
+from ventanilla.identity.selectors import identifier_of_subject, keys_for_subject, subject_for_identifier
 
 from . import credentials, keys, pdf, selectors
 from .models import (
@@ -60,7 +60,7 @@ class DocumentIn:
     title_en: str
     source: str
     fields: list = field(default_factory=list)
-    holder_identifier: str = ""
+    holder_identifier: str = ""  # the cédula or RUC to print, when not the one the platform knows
     recipient: str = ""  # whom to tell, when the holder is a business ("user:<public_id>")
     announce: bool = True  # tell the holder it was issued (a payment's receipt was already announced)
     language: str = "es"
@@ -96,6 +96,8 @@ def _checked(data: DocumentIn) -> dict:
         problems["kind"] = _("Choose one of: %(kinds)s.") % {"kinds": ", ".join(Document.Kind.values)}
     try:
         values["holder"] = subject_for_identifier(data.holder)
+        # Printed under the holder's name: what the institution gave, else the cédula or RUC the platform knows.
+        values["holder_identifier"] = values["holder_identifier"] or identifier_of_subject(values["holder"])
         people = sorted(key for key in keys_for_subject(values["holder"]) if key.startswith("user:"))
         values["recipient"] = data.recipient or (people[0] if people else "")
     except InvalidIdentifier as error:

@@ -6,7 +6,6 @@ from ventanilla.cases import selectors as cases
 from ventanilla.core.actor import Actor
 from ventanilla.core.events import subscriber
 from ventanilla.core.models import Event
-from ventanilla.identity import selectors as identity
 from ventanilla.payments import selectors as payments
 
 from . import services
@@ -30,7 +29,6 @@ def issue_case_outputs(event: Event) -> None:
                 kind=output["document"],
                 holder=case.subject,
                 holder_name=case.subject_label,
-                holder_identifier=identity.identifier_of_subject(case.subject),
                 recipient=payload.get("applicant", ""),
                 title_es=output["title"]["es"],
                 title_en=output["title"]["en"],
@@ -73,7 +71,6 @@ def issue_receipts(event: Event) -> None:
                 kind="receipt",
                 holder=payment.subject,
                 holder_name=payment.subject_label,
-                holder_identifier=identity.identifier_of_subject(payment.subject),
                 title_es=f"Recibo de pago {payment.receipt_number}",
                 title_en=f"Payment receipt {payment.receipt_number}",
                 source=f"payment:{payment.reference}",

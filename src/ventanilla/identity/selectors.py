@@ -328,4 +328,4 @@ def identifier_of_subject(subject: str) -> str:
     if kind == "business":
         business = Business.objects.filter(public_id=as_uuid(value)).first()
         return f"RUC {business.ruc} DV {business.dv}" if business is not None else ""
-    return value if kind in ("cedula", "ruc") else ""
+    return {"cedula": value, "ruc": f"RUC {value}"}.get(kind, "")
