@@ -90,8 +90,7 @@ def issue_receipts(event: Event) -> None:
                         "label_es": "Conceptos",
                         "label_en": "For",
                         "value": [
-                            f"{item.obligation.concept_es} ({item.obligation.reference}): {payment.currency} {item.amount}"
-                            for item in items
+                            f"{_concept(item.obligation)}: {payment.currency} {item.amount}" for item in items
                         ],
                     },
                     {
@@ -110,3 +109,9 @@ def issue_receipts(event: Event) -> None:
             ),
             actor=Actor.system("documents"),
         )
+
+
+def _concept(obligation) -> str:
+    """What was paid, with the institution's reference unless the concept already names it."""
+    concept = obligation.concept_es
+    return concept if obligation.reference in concept else f"{concept} ({obligation.reference})"
