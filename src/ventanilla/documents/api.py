@@ -132,7 +132,7 @@ def _issue(request, body: DocumentIn) -> tuple[int, dict]:
     institution = catalogue.institution_by_code(body.institution.strip().upper())
     if institution is None:
         raise Http404(_("There is no institution with the code %(code)s.") % {"code": body.institution})
-    if not selectors.may_revoke(request.auth, institution):
+    if not selectors.may_manage(request.auth, institution):
         raise PermissionDenied(
             _("Only the integrators and supervisors of %(institution)s may do this.")
             % {"institution": institution.code}
@@ -147,7 +147,7 @@ def _issue(request, body: DocumentIn) -> tuple[int, dict]:
             title_es=body.title_es,
             title_en=body.title_en,
             source=body.reference,
-            fields=[item.dict() for item in body.fields],
+            fields=[item.model_dump() for item in body.fields],
             language=body.language,
             valid_from=body.valid_from,
             expires_at=body.expires_at,
@@ -166,7 +166,7 @@ def _issue(request, body: DocumentIn) -> tuple[int, dict]:
 @refusals
 def revoke(request, code: str, body: RevokeIn):
     document = _visible(request, code)
-    if not selectors.may_revoke(request.auth, document.institution):
+    if not selectors.may_manage(request.auth, document.institution):
         raise PermissionDenied(_("Only the issuing institution's supervisors and integrators may revoke it."))
     document = services.revoke_document(
         document=document, reason=body.reason, actor=actor_for(request.auth, channel="api")

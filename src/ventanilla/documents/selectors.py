@@ -9,7 +9,7 @@ from ventanilla.identity.oidc.selectors import integrator_institution_ids
 
 from .models import Certificate, Document, DocumentFile, ShareLink, TrustedIssuer
 
-REVOKER = "supervisor"  # the official role that may revoke what its institution issued
+MANAGER = "supervisor"  # the official role that may issue and revoke in its institution's name
 
 
 def _documents():
@@ -64,13 +64,14 @@ def may_see_issued(user, institution) -> bool:
     )
 
 
-def may_revoke(user, institution) -> bool:
+def may_manage(user, institution) -> bool:
+    """Who issues and revokes in the institution's name: its integrators' systems, its supervisors, operators."""
     if user is None or not user.is_authenticated:
         return False
     return (
         user.is_superuser
         or institution.id in integrator_institution_ids(user)
-        or REVOKER in cases.roles_of(user, institution)
+        or MANAGER in cases.roles_of(user, institution)
     )
 
 

@@ -60,7 +60,7 @@ def document(request, institution, code):
     if found is None:
         raise Http404(_("There is no such document."))
     user = request.authentication.user
-    may_revoke = selectors.may_revoke(user, institution)
+    may_revoke = selectors.may_manage(user, institution)
     form = RevokeForm(request.POST or None)
     if request.method == "POST":
         if not may_revoke:
