@@ -19,7 +19,6 @@ shared):
     checked), GET /api/v1/verify/<code>, and GET /healthz (one database query) as the trivial endpoint.
 """
 
-import argparse
 import json
 import sys
 import time
@@ -31,12 +30,11 @@ sys.path.insert(0, str(ROOT))
 from bench.identity import (  # noqa: E402
     Client,
     configure,
-    each_engine,
-    engine_arguments,
     free_port,
     healthz,
     measure,
     percentiles,
+    run_on_each_engine,
     start_server,
 )
 
@@ -283,26 +281,20 @@ def run_engine(args) -> dict:
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    engine_arguments(parser, default_database=DEFAULT_DATABASE)
-    args = parser.parse_args()
-    sys.path.insert(0, str(ROOT / "src"))
-
-    if not args.engine:
-        print("ventanilla documents bench: signed PDFs issued/s, verifications/s, signing against rendering")
-    results = each_engine(args, __file__, run_engine)
-    if results is None:
-        return
-    print("\n== summary")
-    for result in results:
-        print(
-            f"{result['engine']:>10} ({result['processes']} process(es)): {result['issued']:.0f} signed PDFs issued/s, "
-            f"{result['verified']:.0f} PDFs verified/s, {result['by_code']:.0f} codes verified/s through the API "
-            f"(/healthz {result['trivial']:.0f}/s); rendering + signing takes {result['render'] / result['issue']:.1f}x "
-            "the time of rendering alone"
-        )
+def summary(result: dict) -> str:
+    return (
+        f"{result['issued']:.0f} signed PDFs issued/s, {result['verified']:.0f} PDFs verified/s, "
+        f"{result['by_code']:.0f} codes verified/s through the API (/healthz {result['trivial']:.0f}/s); "
+        f"rendering + signing takes {result['render'] / result['issue']:.1f}x the time of rendering alone"
+    )
 
 
 if __name__ == "__main__":
-    main()
+    run_on_each_engine(
+        doc=__doc__,
+        script=__file__,
+        default_database=DEFAULT_DATABASE,
+        banner="ventanilla documents bench: signed PDFs issued/s, verifications/s, signing against rendering",
+        run_engine=run_engine,
+        summary=summary,
+    )

@@ -90,7 +90,7 @@ def start_server(env: dict, port: int, threads: int, processes: int = 1) -> subp
     command += ["--processes", str(processes), "--no-setup", "--no-worker"]
     # The server's log goes to a file: a pipe nobody reads fills up and stops the server mid-run.
     log = tempfile.NamedTemporaryFile("w+", prefix="ventanilla-bench-serve-", suffix=".log")  # noqa: SIM115
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     atexit.register(server.terminate)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -311,6 +311,25 @@ def each_engine(args, script: str, run_engine) -> list[dict] | None:
             subprocess.run(command, check=True)
             results.append(json.loads(Path(results_file.name).read_text()))
     return results
+
+
+def run_on_each_engine(
+    *, doc: str, script: str, default_database: str, banner: str, run_engine, summary
+) -> None:
+    """The whole command line of a bench that runs on both databases: the parent prints `banner`, runs a child per
+    engine and prints `summary(result)` for each; a child runs `run_engine(args)` for its engine."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    engine_arguments(parser, default_database=default_database)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT / "src"))
+    if not args.engine:
+        print(banner)
+    results = each_engine(args, script, run_engine)
+    if results is None:
+        return
+    print("\n== summary")
+    for result in results:
+        print(f"{result['engine']:>10} ({result['processes']} process(es)): {summary(result)}")
 
 
 def main() -> None:

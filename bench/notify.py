@@ -23,7 +23,6 @@ per message as the platform does, and all on one connection. Every message is ch
 GOV.UK Notify's published load test reached 170 requests per second: the target for accepted/s.
 """
 
-import argparse
 import json
 import os
 import smtplib
@@ -40,12 +39,11 @@ sys.path.insert(0, str(ROOT))
 from bench.identity import (  # noqa: E402
     Client,
     configure,
-    each_engine,
-    engine_arguments,
     free_port,
     healthz,
     measure,
     percentiles,
+    run_on_each_engine,
     start_server,
 )
 from tests.notify.live import MailServer  # noqa: E402 (the tests' SMTP server process)
@@ -258,27 +256,21 @@ def run_engine(args) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    engine_arguments(parser, default_database=DEFAULT_DATABASE)
-    args = parser.parse_args()
-    sys.path.insert(0, str(ROOT / "src"))
-
-    if not args.engine:
-        print("ventanilla notifications bench: accepted/s through the API, delivered/s by one worker")
-    results = each_engine(args, __file__, run_engine)
-    if results is None:
-        return
-    print("\n== summary")
-    for result in results:
-        verdict = "PASS" if result["accepted"] >= TARGET else "BELOW TARGET"
-        print(
-            f"{result['engine']:>10} ({result['processes']} process(es)): {result['accepted']:.0f} accepted/s "
-            f"({result['trivial'] / result['accepted']:.1f} trivial requests each) — {verdict} (target "
-            f"{TARGET}/s); one worker delivers {result['delivered']:.0f}/s, "
-            f"{result['bare'] / result['delivered']:.1f}x slower than bare smtplib"
-        )
+def summary(result: dict) -> str:
+    verdict = "PASS" if result["accepted"] >= TARGET else "BELOW TARGET"
+    return (
+        f"{result['accepted']:.0f} accepted/s ({result['trivial'] / result['accepted']:.1f} trivial requests each) "
+        f"— {verdict} (target {TARGET}/s); one worker delivers {result['delivered']:.0f}/s, "
+        f"{result['bare'] / result['delivered']:.1f}x slower than bare smtplib"
+    )
 
 
 if __name__ == "__main__":
-    main()
+    run_on_each_engine(
+        doc=__doc__,
+        script=__file__,
+        default_database=DEFAULT_DATABASE,
+        banner="ventanilla notifications bench: accepted/s through the API, delivered/s by one worker",
+        run_engine=run_engine,
+        summary=summary,
+    )

@@ -21,7 +21,6 @@ each kept (the machine may be shared):
 A replay of a key already used is checked to answer the same payment without making another.
 """
 
-import argparse
 import json
 import os
 import socket
@@ -36,12 +35,11 @@ sys.path.insert(0, str(ROOT))
 from bench.identity import (  # noqa: E402
     Client,
     configure,
-    each_engine,
-    engine_arguments,
     free_port,
     healthz,
     measure,
     percentiles,
+    run_on_each_engine,
     start_server,
 )
 
@@ -238,25 +236,20 @@ def run_engine(args) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    engine_arguments(parser, default_database=DEFAULT_DATABASE)
-    args = parser.parse_args()
-    sys.path.insert(0, str(ROOT / "src"))
-
-    if not args.engine:
-        print("ventanilla payments bench: payments created/s through the API, against /healthz, in one run")
-    results = each_engine(args, __file__, run_engine)
-    if results is None:
-        return
-    print("\n== summary")
-    for result in results:
-        print(
-            f"{result['engine']:>10} ({result['processes']} process(es)): {result['created']:.0f} payments created/s "
-            f"with Idempotency-Keys ({result['trivial'] / result['created']:.1f} trivial requests each; "
-            f"/healthz {result['trivial']:.0f}/s; the gateway alone {result['gateway']:.0f} sessions/s)"
-        )
+def summary(result: dict) -> str:
+    return (
+        f"{result['created']:.0f} payments created/s with Idempotency-Keys "
+        f"({result['trivial'] / result['created']:.1f} trivial requests each; /healthz {result['trivial']:.0f}/s; "
+        f"the gateway alone {result['gateway']:.0f} sessions/s)"
+    )
 
 
 if __name__ == "__main__":
-    main()
+    run_on_each_engine(
+        doc=__doc__,
+        script=__file__,
+        default_database=DEFAULT_DATABASE,
+        banner="ventanilla payments bench: payments created/s through the API, against /healthz, in one run",
+        run_engine=run_engine,
+        summary=summary,
+    )

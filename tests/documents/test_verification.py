@@ -4,13 +4,19 @@ revoked, expired, unknown issuer, a trusted foreign issuer, not signed, unreadab
 
 import io
 import subprocess
+import sys
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
 
 from ventanilla.documents import keys, services, verification
 from ventanilla.documents import pdf as rendering
@@ -220,6 +226,47 @@ def test_rotation_keeps_what_was_signed_valid(issue, make_citizen, attt, system_
     assert verification.verify_pdf(pdf_of(before)).status == "valid"
     assert verification.verify_pdf(pdf_of(after)).status == "valid"
     assert len(keys.authorities()) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_threads_signing_and_verifying_at_once_all_get_whole_signatures(
+    issue, make_citizen, attt, system_actor
+):
+    """A server signs and verifies in several threads, and right after it starts (or after a rotation) they all
+    read certificates nobody has read before: each signature must still come out whole, each check right."""
+    document = issue(make_citizen())
+    unsigned = rendering.render(document, "es")
+    services.rotate_certificate(kind=Certificate.Kind.CA, actor=system_actor)
+    signer = keys.signer_of(attt)  # made here (with the new TSA), so that the threads only read the database
+    keys.tsa()
+    start, signed, verdicts, failures = threading.Barrier(8), [], [], []
+
+    def sign_and_verify():
+        try:
+            start.wait()
+            signed.append(rendering.sign(unsigned, certificate=signer, reason="Licencia de conducir"))
+            verdicts.append(verification.verify_pdf(pdf_of(document)).status)
+        except Exception as error:  # the test reports whatever a thread met
+            failures.append(error)
+        finally:
+            connection.close()
+
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # threads take turns as often as they can, as on a busy server
+    try:
+        threads = [threading.Thread(target=sign_and_verify) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switching)
+    assert failures == []
+    assert verdicts == ["valid"] * 8
+    trusting = ValidationContext(trust_roots=[keys.asn1(keys.ca())], allow_fetching=False)
+    for data in signed:
+        status = validate_pdf_signature(PdfFileReader(io.BytesIO(data)).embedded_signatures[0], trusting)
+        assert status.bottom_line and status.timestamp_validity.valid
 
 
 @pytest.mark.parametrize("language,expected", [("es", "Revocado"), ("en", "Revoked")])

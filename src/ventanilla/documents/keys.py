@@ -155,13 +155,14 @@ def load(certificate: Certificate) -> x509.Certificate:
 
 
 @functools.lru_cache(maxsize=256)
-def _asn1(pem: str) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(_parsed(pem).public_bytes(serialization.Encoding.DER))
+def _der(pem: str) -> bytes:
+    return _parsed(pem).public_bytes(serialization.Encoding.DER)
 
 
 def asn1(certificate: Certificate) -> asn1_x509.Certificate:
-    """The certificate as pyHanko takes it."""
-    return _asn1(certificate.pem)
+    """The certificate as pyHanko takes it: a new object at each call, never shared between threads (asn1crypto
+    parses as it is read, and a thread can read an object another is still parsing)."""
+    return asn1_x509.Certificate.load(_der(certificate.pem))
 
 
 def authorities() -> list[Certificate]:

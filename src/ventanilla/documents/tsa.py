@@ -2,6 +2,8 @@
 platform's TSA certificate and key and the platform's own policy. The same authority timestamps every signed PDF
 in-process and answers anyone over HTTP at /tsa."""
 
+import threading
+
 from asn1crypto import cms, core, tsp
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
@@ -25,7 +27,8 @@ class Rejection(core.Sequence):
 
 class PlatformTimeStamper(DummyTimeStamper):
     def __init__(self, *, private_key, **kwargs):
-        super().__init__(**kwargs)
+        # pyHanko reads its own tsa_key only in the _sign_tst_info replaced below.
+        super().__init__(tsa_key=None, **kwargs)
         self.private_key = private_key
 
     def _build_tst_info(self, message_imprint, dt, req):
@@ -52,21 +55,23 @@ class PlatformTimeStamper(DummyTimeStamper):
         return signature, attributes
 
 
-_cache: dict[str, PlatformTimeStamper] = {}
+_this_thread = threading.local()
 
 
 def timestamper() -> PlatformTimeStamper:
+    """This thread's stamper for the authority's certificate in use. It keeps the key loaded and remembers how
+    long its answers are (otherwise pyHanko stamps twice per signature to find out); it is never shared between
+    threads, because asn1crypto parses certificates as they are read and one object read by two threads at once
+    can be seen half-parsed."""
     certificate = keys.tsa()
-    stamper = _cache.get(certificate.serial)
-    if stamper is None:
+    serial, stamper = getattr(_this_thread, "stamper", (None, None))
+    if serial != certificate.serial:
         stamper = PlatformTimeStamper(
             tsa_cert=keys.asn1(certificate),
-            tsa_key=plugins.current().pyhanko_key(certificate.key_alias),
             private_key=plugins.current().private_key(certificate.key_alias),
             certs_to_embed=[keys.asn1(keys.ca())],
         )
-        _cache.clear()
-        _cache[certificate.serial] = stamper
+        _this_thread.stamper = (certificate.serial, stamper)
     return stamper
 
 
