@@ -120,6 +120,14 @@ def test_the_timestamp_authority_answers_rfc3161_as_openssl_checks_it(db, tmp_pa
     assert "Verification: OK" in done.stdout, done.stdout + done.stderr
 
 
+def test_a_platform_that_signed_nothing_yet_publishes_its_ca(db):
+    anyone = Client()
+    trust = anyone.get("/api/v1/trust-list").json()
+    published = anyone.get("/confianza/ca.pem").content.decode()
+    assert trust["authorities"] == [keys.ca().pem] == [published]
+    assert "BEGIN CERTIFICATE" in published
+
+
 def test_the_timestamp_authority_refuses_what_is_not_a_request(db, tmp_path):
     answer = Client().post("/tsa", data=b"hello", content_type="application/timestamp-query")
     assert answer.status_code == 200
